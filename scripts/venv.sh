@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Creates the project-local Python environments once (and again only when a
+# requirements file changes). Usage: scripts/venv.sh [--sam]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ensure() { # dir requirements-file
+  local dir=$1 req=$2 stamp=$1/.installed
+  if [[ -f $stamp ]] && cmp -s "$req" "$stamp"; then
+    return 0
+  fi
+  echo "==> installing $(grep -v '^#' "$req" | xargs) into $dir (once; about a minute)" >&2
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check --upgrade pip >&2
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
+  cp "$req" "$stamp"
+}
+
+ensure .venv requirements-dev.txt
+if [[ ${1:-} == --sam ]]; then
+  ensure .venv-sam requirements-sam.txt
+fi
