@@ -1,0 +1,37 @@
+# The two commands a newcomer needs:
+#   make dev    the whole stack offline (moto + both functions + a local REST API gateway)
+#   make test   every test, with the services they need started and stopped here
+# CI runs `bash .ci/run`, which calls `make test`.
+
+.PHONY: dev demo test lint unit check-template events bench build clean-dev
+
+dev:
+	scripts/dev.sh
+
+demo:
+	scripts/demo.sh
+
+test:
+	scripts/test.sh
+
+# Formatting and lints only (part of `make test`).
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# cfn-lint, sam validate --lint and sam build of template.yaml (part of `make test`).
+check-template:
+	scripts/check-template.sh --build
+
+# Regenerate events/ (tokens signed with the in-repo development key).
+events:
+	cargo run --quiet -p devstack --bin gen-events
+
+# Criterion benches of both functions; ratios are printed at the end.
+bench:
+	cargo bench -p authorizer
+	cargo bench -p api-handler
+
+# Release build for deployment (sam build calls cargo lambda).
+build:
+	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam build
