@@ -1,1 +1,27 @@
-fn main() {}
+//! Lambda entry point: wiring only.
+
+use api_handler::store::dynamo::DynamoStore;
+use api_handler::{App, Config, handle};
+use aws_config::BehaviorVersion;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .without_time()
+        .init();
+
+    let config = Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
+    let app = App::new(store, config);
+    let app = &app;
+    run(service_fn(move |event: LambdaEvent<_>| handle(app, event))).await
+}
