@@ -5,6 +5,11 @@
 //! - [`reason`]: the stable, machine-readable reasons for every refusal.
 //! - [`clock`]: injected time, so every boundary is tested exactly.
 //! - [`claims`]: `token_use` and the claims of a verified token.
+//! - [`config`]: the verifier's environment (pools, clients, leeway, JWKS knobs).
+//! - [`token`]: compact JWS framing and strict JSON, before any crypto or I/O.
+//! - [`jwks`]: key sets parsed once into aws-lc-rs keys; per-issuer cache and fetcher.
+//! - [`verifier`]: token → verified claims or a rejection with its reason.
+//! - `testing` (feature `test-util`): real keys and Cognito-shaped tokens for tests.
 //! - (more modules are being added: token framing, JWKS cache, verifier,
 //!   route rules, cache-safe policies, the Lambda handler.)
 
@@ -12,4 +17,10 @@
 
 pub mod claims;
 pub mod clock;
+pub mod config;
+pub mod jwks;
 pub mod reason;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+pub mod token;
+pub mod verifier;

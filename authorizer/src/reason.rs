@@ -23,6 +23,9 @@ pub enum Reason {
     KidMissing,
     /// `crit` present: no extension is understood, so none may be required.
     CritUnsupported,
+    /// A header parameter that is never honoured: `jku`, `x5u`, `x5c`, `jwk`
+    /// (the token choosing its own key), `zip`, `enc`, `b64`.
+    UnsupportedHeader,
     /// No usable key with this `kid` for the token's issuer, even after a refetch.
     KidUnknown,
     /// The JWK exists but does not fit the header (kty/alg/use/key_ops) or is too weak.
@@ -59,6 +62,7 @@ impl Reason {
             Reason::AlgNotAllowed => "alg_not_allowed",
             Reason::KidMissing => "kid_missing",
             Reason::CritUnsupported => "crit_unsupported",
+            Reason::UnsupportedHeader => "unsupported_header",
             Reason::KidUnknown => "kid_unknown",
             Reason::KeyMismatch => "key_mismatch",
             Reason::BadSignature => "bad_signature",
@@ -102,6 +106,7 @@ mod tests {
             Reason::AlgNotAllowed,
             Reason::KidMissing,
             Reason::CritUnsupported,
+            Reason::UnsupportedHeader,
             Reason::KidUnknown,
             Reason::KeyMismatch,
             Reason::BadSignature,

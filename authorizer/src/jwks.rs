@@ -1,0 +1,436 @@
+//! JSON Web Key Sets: parsing into ready-to-use aws-lc-rs public keys, and
+//! the per-issuer cache that lives as long as the warm Lambda.
+//!
+//! # Rules
+//!
+//! - Keys are parsed once, when a set is loaded, into
+//!   [`ParsedPublicKey`]s for RSASSA-PKCS1-v1_5 SHA-256 (2048..=8192 bits);
+//!   verification never rebuilds a key.
+//! - Usable key: `kty` `RSA`; `alg` absent or `RS256`; `use` absent or
+//!   `sig`; `key_ops` absent or an array of strings containing `verify`;
+//!   `n` ≥ 2048 bits; `e` odd and ≥ 3; strict base64url. Any other entry with
+//!   a kid (EC, `oct`, weak, malformed) is kept as *refused*: a token naming
+//!   it fails with `key_mismatch` and it can never verify anything.
+//! - Two entries with the same kid in one set: that kid is ambiguous and
+//!   refused (`key_mismatch`), rather than picking one silently.
+//! - A set that is not `{"keys":[…]}` JSON (or too big, or not HTTP 200) is a
+//!   failed fetch; a bad key among good ones only loses that key.
+//! - Keys are bound to the issuer whose URL served them (one cache each).
+//!
+//! # Cache policy
+//!
+//! - Embedded sets (`JWKS_JSON`) are loaded at init and used first; they are
+//!   configuration, so they stay usable until a fetch replaces them, even
+//!   past the max age (a refresh is attempted after it).
+//! - A fetched set is *fresh* for `max_age` seconds. Within that age a failed
+//!   refresh keeps it (a fetch failure never revokes a key); past it, the set
+//!   is not used until a refresh succeeds: `jwks_unavailable`.
+//! - Unknown kid → one refetch, single-flight (one fetch in flight per
+//!   issuer, everyone else waits for its result), at most once per
+//!   `cooldown`. After a failure, no fetch for `backoff` (doubling up to a
+//!   cap). An unknown kid while a usable set exists is `kid_unknown`, even if
+//!   the refetch failed; with no usable set it is `jwks_unavailable`.
+//! - A successful fetch replaces the whole set: a kid rotated out stops being
+//!   accepted, a kid republished with new material uses the new material.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::config::JwksSettings;
+use crate::token::{B64, MAX_KID_BYTES, parse_json_object};
+
+/// One entry of a key set, by kid.
+#[derive(Clone)]
+pub enum KeyEntry {
+    /// Ready to verify RS256 signatures.
+    Usable(Arc<ParsedPublicKey>),
+    /// Present but never usable; the static text says why (for logs).
+    Refused(&'static str),
+}
+
+impl std::fmt::Debug for KeyEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyEntry::Usable(_) => f.write_str("Usable"),
+            KeyEntry::Refused(why) => write!(f, "Refused({why})"),
+        }
+    }
+}
+
+/// A parsed JWKS: kid → entry.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: HashMap<String, KeyEntry>,
+}
+
+/// Why a whole key set was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwksError {
+    #[error("not a JSON object with a \"keys\" array")]
+    NotAKeySet,
+    #[error("invalid JSON (or duplicate keys / nested too deep)")]
+    InvalidJson,
+}
+
+impl KeySet {
+    /// Parses a JWKS document's bytes (strict JSON, duplicate keys refused).
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, JwksError> {
+        let doc = parse_json_object(bytes).map_err(|_| JwksError::InvalidJson)?;
+        Self::from_keys(doc.get("keys"))
+    }
+
+    /// Parses an already-decoded JWKS document.
+    pub fn from_value(doc: &Value) -> Result<Self, JwksError> {
+        let Value::Object(doc) = doc else {
+            return Err(JwksError::NotAKeySet);
+        };
+        Self::from_keys(doc.get("keys"))
+    }
+
+    fn from_keys(keys: Option<&Value>) -> Result<Self, JwksError> {
+        let Some(Value::Array(keys)) = keys else {
+            return Err(JwksError::NotAKeySet);
+        };
+        let mut out: HashMap<String, KeyEntry> = HashMap::with_capacity(keys.len());
+        for jwk in keys {
+            let Some(kid) = jwk
+                .get("kid")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty() && k.len() <= MAX_KID_BYTES)
+            else {
+                // No usable kid: no token can name it, so it is skipped.
+                continue;
+            };
+            let entry = match parse_jwk(jwk) {
+                Ok(key) => KeyEntry::Usable(Arc::new(key)),
+                Err(why) => KeyEntry::Refused(why),
+            };
+            match out.get_mut(kid) {
+                Some(existing) => *existing = KeyEntry::Refused("kid appears twice in the set"),
+                None => {
+                    out.insert(kid.to_owned(), entry);
+                }
+            }
+        }
+        Ok(Self { keys: out })
+    }
+
+    pub fn get(&self, kid: &str) -> Option<&KeyEntry> {
+        self.keys.get(kid)
+    }
+
+    /// Number of keys that can verify a signature.
+    pub fn usable_count(&self) -> usize {
+        self.keys
+            .values()
+            .filter(|e| matches!(e, KeyEntry::Usable(_)))
+            .count()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+fn parse_jwk(jwk: &Value) -> Result<ParsedPublicKey, &'static str> {
+    let str_field = |name: &str| -> Result<Option<&str>, &'static str> {
+        match jwk.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err("a JWK member has the wrong JSON type"),
+        }
+    };
+    if str_field("kty")? != Some("RSA") {
+        return Err("kty is not RSA (symmetric and EC keys are never used)");
+    }
+    if !matches!(str_field("alg")?, None | Some("RS256")) {
+        return Err("alg is not RS256");
+    }
+    if !matches!(str_field("use")?, None | Some("sig")) {
+        return Err("use is not sig");
+    }
+    match jwk.get("key_ops") {
+        None => {}
+        Some(Value::Array(ops))
+            if ops.iter().all(Value::is_string) && ops.iter().any(|o| o == "verify") => {}
+        Some(_) => return Err("key_ops is not an array of strings allowing verify"),
+    }
+    let n = str_field("n")?.ok_or("n missing")?;
+    let e = str_field("e")?.ok_or("e missing")?;
+    let n = B64.decode(n).map_err(|_| "n is not strict base64url")?;
+    let e = B64.decode(e).map_err(|_| "e is not strict base64url")?;
+    if n.first().is_none_or(|b| *b == 0) || e.first().is_none_or(|b| *b == 0) {
+        return Err("n or e is empty or has a leading zero byte");
+    }
+    let n_bits = n.len() * 8 - n[0].leading_zeros() as usize;
+    if n_bits < 2048 {
+        return Err("RSA modulus shorter than 2048 bits");
+    }
+    if n_bits > 8192 {
+        return Err("RSA modulus longer than 8192 bits");
+    }
+    let e_odd = e.last().is_some_and(|b| b & 1 == 1);
+    if !e_odd || (e.len() == 1 && e[0] < 3) || e.len() > 4 {
+        return Err("RSA exponent is not an odd number in 3..2^32");
+    }
+    RsaPublicKeyComponents { n: &n, e: &e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .map_err(|_| "RSA key rejected by aws-lc")
+}
+
+/// A key set as cached for one issuer.
+#[derive(Debug)]
+struct CachedSet {
+    keys: KeySet,
+    /// When it was loaded (clock seconds).
+    loaded_at: i64,
+    /// Embedded by configuration: stays usable past the max age.
+    pinned: bool,
+    /// Bumped on every install, so waiters see that someone else refreshed.
+    generation: u64,
+}
+
+impl CachedSet {
+    fn fresh(&self, now: i64, max_age: i64) -> bool {
+        now < self.loaded_at.saturating_add(max_age)
+    }
+    fn usable(&self, now: i64, max_age: i64) -> bool {
+        self.pinned || self.fresh(now, max_age)
+    }
+}
+
+#[derive(Debug, Default)]
+struct FetchState {
+    last_attempt: Option<i64>,
+    consecutive_failures: u32,
+    backoff_until: i64,
+}
+
+/// The outcome of a key lookup.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Found(Arc<ParsedPublicKey>),
+    /// The kid is in the set but its key is refused.
+    Refused(&'static str),
+    /// Not in a usable set, even after any refetch allowed now.
+    Unknown,
+    /// No usable set could be obtained.
+    Unavailable,
+}
+
+/// One issuer's keys and the state of fetching them.
+#[derive(Debug)]
+pub struct IssuerKeys {
+    url: String,
+    current: RwLock<Option<Arc<CachedSet>>>,
+    fetch: tokio::sync::Mutex<FetchState>,
+}
+
+impl IssuerKeys {
+    pub fn new(url: String, embedded: Option<KeySet>, now: i64) -> Self {
+        let current = embedded.map(|keys| {
+            Arc::new(CachedSet {
+                keys,
+                loaded_at: now,
+                pinned: true,
+                generation: 1,
+            })
+        });
+        Self {
+            url,
+            current: RwLock::new(current),
+            fetch: tokio::sync::Mutex::new(FetchState::default()),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn snapshot(&self) -> Option<Arc<CachedSet>> {
+        // A poisoned lock only means a panic elsewhere mid-assignment of an
+        // Arc; the value is still whole.
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn install(&self, set: CachedSet) {
+        let set = Some(Arc::new(set));
+        match self.current.write() {
+            Ok(mut g) => *g = set,
+            Err(p) => *p.into_inner() = set,
+        }
+    }
+
+    /// Finds `kid`, refetching when the rules above allow it.
+    pub async fn lookup(
+        &self,
+        kid: &str,
+        clock: &dyn Clock,
+        settings: &JwksSettings,
+        http: &Fetcher,
+    ) -> Lookup {
+        let max_age = settings.max_age_seconds;
+        // Fast path: a fresh set that knows the kid. No lock beyond a read.
+        let seen = self.snapshot();
+        if let Some(set) = &seen
+            && set.fresh(clock.now(), max_age)
+            && let Some(entry) = set.keys.get(kid)
+        {
+            return entry_lookup(entry);
+        }
+        let seen_generation = seen.as_ref().map_or(0, |s| s.generation);
+
+        // Slow path, single-flight: one fetch at a time per issuer; whoever
+        // waited re-checks what the previous holder installed.
+        let mut st = self.fetch.lock().await;
+        let now = clock.now();
+        let current = self.snapshot();
+        if let Some(set) = &current
+            && set.generation != seen_generation
+            && set.fresh(now, max_age)
+        {
+            return set.keys.get(kid).map_or(Lookup::Unknown, entry_lookup);
+        }
+        let usable = current.as_ref().filter(|s| s.usable(now, max_age));
+        let known_in_usable = usable.and_then(|s| s.keys.get(kid));
+        let fresh = current.as_ref().is_some_and(|s| s.fresh(now, max_age));
+        let fallback = || match (usable, known_in_usable) {
+            (Some(_), Some(entry)) => entry_lookup(entry),
+            (Some(_), None) => Lookup::Unknown,
+            (None, _) => Lookup::Unavailable,
+        };
+
+        if now < st.backoff_until {
+            return fallback();
+        }
+        // A fresh set and an unknown kid: refetch at most once per cooldown.
+        if fresh
+            && st
+                .last_attempt
+                .is_some_and(|t| now < t.saturating_add(settings.cooldown_seconds))
+        {
+            return fallback();
+        }
+
+        st.last_attempt = Some(now);
+        match http.fetch(&self.url, settings).await {
+            Ok(keys) => {
+                st.consecutive_failures = 0;
+                st.backoff_until = 0;
+                let lookup = keys.get(kid).map_or(Lookup::Unknown, entry_lookup);
+                self.install(CachedSet {
+                    keys,
+                    loaded_at: now,
+                    pinned: false,
+                    generation: seen_generation.max(current.map_or(0, |c| c.generation)) + 1,
+                });
+                lookup
+            }
+            Err(e) => {
+                tracing::warn!(jwks_url = %self.url, error = %e, "JWKS fetch failed");
+                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                let doublings = st.consecutive_failures.saturating_sub(1).min(20);
+                let wait = settings
+                    .failure_backoff_seconds
+                    .saturating_mul(1_i64 << doublings)
+                    .min(settings.failure_backoff_max_seconds);
+                st.backoff_until = now.saturating_add(wait);
+                fallback()
+            }
+        }
+    }
+}
+
+fn entry_lookup(entry: &KeyEntry) -> Lookup {
+    match entry {
+        KeyEntry::Usable(k) => Lookup::Found(Arc::clone(k)),
+        KeyEntry::Refused(why) => Lookup::Refused(why),
+    }
+}
+
+/// Why a fetch failed (for the log; the caller only sees `jwks_unavailable`).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("HTTP client could not be built: {0}")]
+    Client(String),
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("HTTP status {0} (redirects are not followed)")]
+    Status(u16),
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("{0}")]
+    Jwks(#[from] JwksError),
+}
+
+/// Fetches key sets over HTTP(S). The client is built on first use, so a
+/// cold start with embedded keys does no TLS setup at all.
+#[derive(Debug, Default)]
+pub struct Fetcher {
+    client: OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl Fetcher {
+    fn client(&self, settings: &JwksSettings) -> Result<&reqwest::Client, FetchError> {
+        self.client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(settings.fetch_timeout)
+                    .timeout(settings.fetch_timeout)
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| FetchError::Client(e.clone()))
+    }
+
+    /// GET `url` → parsed set, within the timeout and the body cap.
+    pub async fn fetch(&self, url: &str, settings: &JwksSettings) -> Result<KeySet, FetchError> {
+        let client = self.client(settings)?;
+        let cap = settings.max_body_bytes;
+        let work = async {
+            let mut resp = client
+                .get(url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(|e| FetchError::Request(e.without_url().to_string()))?;
+            if resp.status() != reqwest::StatusCode::OK {
+                return Err(FetchError::Status(resp.status().as_u16()));
+            }
+            if resp.content_length().is_some_and(|l| l > cap as u64) {
+                return Err(FetchError::TooLarge(cap));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| FetchError::Request(e.without_url().to_string()))?
+            {
+                if body.len() + chunk.len() > cap {
+                    return Err(FetchError::TooLarge(cap));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(KeySet::from_slice(&body)?)
+        };
+        tokio::time::timeout(settings.fetch_timeout, work)
+            .await
+            .map_err(|_| FetchError::Timeout)?
+    }
+}
