@@ -1,0 +1,227 @@
+//! `devstack`: the offline stack's command line (`make dev`, `make demo`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use devstack::cognito::Users;
+use devstack::stack::{Stack, StackInfo, StackOptions};
+
+#[derive(Parser)]
+#[command(about = "Offline Cognito + API Gateway + Lambda + DynamoDB stack on moto (no Docker)")]
+struct Cli {
+    /// Workspace root (template.yaml, .venv, .devstack/).
+    #[arg(long, default_value_t = default_root(), global = true)]
+    root: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Provision moto from template.yaml, run both functions and the local
+    /// API gateway until Ctrl-C (moto's endpoint comes from AWS_ENDPOINT_URL).
+    Up {
+        /// Gateway port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// `cargo lambda watch` invoke port (0: any free port).
+        #[arg(long, default_value_t = 9000)]
+        functions_port: u16,
+        /// Run the narrated demo once everything is up, then stop.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the narrated demo against the running stack (.devstack/stack.json).
+    Demo,
+    /// Sign a user up and confirm it (moto accepts any confirmation code).
+    Signup {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Sign in and print the tokens as shell `export` lines.
+    Signin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Add a user to a group (e.g. `admin`); sign in again to see it in tokens.
+    AddToGroup {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "admin")]
+        group: String,
+    },
+}
+
+fn default_root() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| ".".to_owned(), |p| p.display().to_string())
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("devstack=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let root = PathBuf::from(&cli.root);
+    let result = match cli.command {
+        Command::Up {
+            port,
+            functions_port,
+            demo,
+        } => up(&root, port, functions_port, demo).await,
+        Command::Demo => with_running(&root, |info, users| async move { Ok(devstack::demo::run(&info.api_url, &users).await?) }).await,
+        Command::Signup { email, password } => {
+            with_running(&root, |_, users| async move {
+                let sub = users.sign_up(&email, &password).await?;
+                users.confirm(&email, "000000").await?;
+                println!("signed up and confirmed {email} (sub {sub})");
+                Ok(())
+            })
+            .await
+        }
+        Command::Signin { email, password } => {
+            with_running(&root, |_, users| async move {
+                let t = users.sign_in(&email, &password).await?;
+                println!("export ACCESS_TOKEN='{}'", t.access);
+                println!("export ID_TOKEN='{}'", t.id);
+                if let Some(r) = t.refresh {
+                    println!("export REFRESH_TOKEN='{r}'");
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::AddToGroup { email, group } => {
+            with_running(&root, |_, users| async move {
+                users.add_to_group(&email, &group).await?;
+                println!("{email} is now in group {group}; sign in again for new tokens");
+                Ok(())
+            })
+            .await
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("devstack: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    // The subcommands that talk to an already running stack find moto from
+    // the state file when the shell has no AWS_ENDPOINT_URL.
+    if let Some(e) = endpoint.filter(|e| !e.is_empty()) {
+        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+            loader = loader
+                .endpoint_url(e)
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+                    "testing", "testing", None, None, "devstack",
+                ));
+        }
+    }
+    loader.load().await
+}
+
+async fn with_running<F, Fut>(root: &Path, f: F) -> Result<()>
+where
+    F: FnOnce(StackInfo, Users) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let path = StackInfo::default_path(root);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("no running stack ({}: {e}); start one with `make dev`", path.display()))?;
+    let info: StackInfo = serde_json::from_str(&text)?;
+    let config = sdk_config(Some(&info.aws_endpoint)).await;
+    let users = Users::new(&config, info.provisioned.clone());
+    f(info, users).await
+}
+
+async fn up(root: &Path, port: u16, functions_port: u16, demo: bool) -> Result<()> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        return Err("AWS_ENDPOINT_URL is not set: run it through scripts/dev.sh (or scripts/with-moto.sh)".into());
+    }
+    let config = sdk_config(None).await;
+    let opts = StackOptions {
+        root: root.to_owned(),
+        prefix: "devstack".to_owned(),
+        gateway_port: port,
+        functions_port,
+        functions_log: None,
+        invoke_timeout: Duration::from_secs(300),
+    };
+    eprintln!("==> provisioning from template.yaml, starting cargo lambda watch and the gateway");
+    let stack = Stack::start(&config, &opts).await?;
+    let info = stack.info.clone();
+    let state = StackInfo::default_path(root);
+    if let Some(dir) = state.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&state, serde_json::to_string_pretty(&info)?)?;
+    let result = if demo {
+        let users = Users::new(&config, info.provisioned.clone());
+        devstack::demo::run(&info.api_url, &users).await.map_err(Into::into)
+    } else {
+        print_banner(&info, &stack);
+        tokio::signal::ctrl_c().await?;
+        eprintln!("\n==> stopping");
+        Ok(())
+    };
+    let _ = std::fs::remove_file(&state);
+    stack.stop();
+    result
+}
+
+fn print_banner(info: &StackInfo, stack: &Stack) {
+    let p = &info.provisioned;
+    let ttl = stack.gateway.config().reauthorize_every.as_secs();
+    println!(
+        r#"
+Offline stack is up (Ctrl-C stops everything).
+
+  API (stage {stage})   {api}
+  moto endpoint         {moto}
+  user pool             {pool}
+  app client            {client}
+  identity pool         {ipool}
+  table                 {table}
+  functions             cargo lambda watch on 127.0.0.1:{fport} (authorizer, api-handler)
+  authorizer cache      {ttl} s per Authorization header (ReauthorizeEvery)
+
+Try it (another terminal, in this directory):
+
+  curl -s {api}/health
+  cargo run -q -p devstack -- signup --email alice@example.com --password 'Correct-Horse-Battery-9'
+  eval "$(cargo run -q -p devstack -- signin --email alice@example.com --password 'Correct-Horse-Battery-9')"
+  curl -s {api}/me -H "Authorization: Bearer $ACCESS_TOKEN"
+  curl -s -X POST {api}/notes -H "Authorization: Bearer $ACCESS_TOKEN" \
+       -H 'Content-Type: application/json' -d '{{"title":"hello","body":"offline"}}'
+  curl -s {api}/notes -H "Authorization: Bearer $ACCESS_TOKEN"
+  curl -s -i {api}/me -H "Authorization: Bearer $ID_TOKEN"     # 401: ID token on an API
+  cargo run -q -p devstack -- add-to-group --email alice@example.com --group admin
+  cargo lambda invoke authorizer -P {fport} --data-file events/<event>.json   # (.venv/bin/cargo-lambda)
+  make demo                                                      # the whole flow, narrated
+"#,
+        stage = stack.gateway.config().stage,
+        api = info.api_url,
+        moto = info.aws_endpoint,
+        pool = p.user_pool_id,
+        client = p.app_client_id,
+        ipool = p.identity_pool_id,
+        table = p.table_name,
+        fport = info.invoke_port,
+    );
+}
