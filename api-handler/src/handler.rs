@@ -312,3 +312,7 @@ fn render_error(e: &ApiError) -> ApiGatewayProxyResponse {
     }
     r
 }
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;

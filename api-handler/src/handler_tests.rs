@@ -1,0 +1,368 @@
+//! Handler unit tests over the in-memory store, driven by the same proxy
+//! events as the integration tests (`events/api/*.json`).
+
+use std::time::{Duration, SystemTime};
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequestContext};
+use aws_lambda_events::encodings::Body;
+use http::{HeaderValue, Method};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::config::Config;
+use crate::store::memory::MemoryStore;
+
+const ALICE: &str = "7d4e1c2a-3b5f-4a6e-9c8d-0f1e2d3c4b5a";
+
+fn fixture(name: &str) -> ApiGatewayProxyRequest {
+    let text = match name {
+        "health" => include_str!("../../events/api/health.json"),
+        "get-me" => include_str!("../../events/api/get-me.json"),
+        "post-notes" => include_str!("../../events/api/post-notes.json"),
+        "get-notes" => include_str!("../../events/api/get-notes.json"),
+        "get-note" => include_str!("../../events/api/get-note.json"),
+        "put-note" => include_str!("../../events/api/put-note.json"),
+        "delete-note" => include_str!("../../events/api/delete-note.json"),
+        "get-admin-user-notes" => include_str!("../../events/api/get-admin-user-notes.json"),
+        other => panic!("no fixture {other}"),
+    };
+    serde_json::from_str(text).unwrap()
+}
+
+fn app(quota: u32) -> App<MemoryStore> {
+    let cfg = Config::from_lookup(|k| match k {
+        "TABLE_NAME" => Some("unused".into()),
+        "MAX_NOTES_PER_USER" => Some(quota.to_string()),
+        _ => None,
+    })
+    .unwrap();
+    App::new(MemoryStore::new(), cfg)
+}
+
+fn as_user(mut req: ApiGatewayProxyRequest, sub: &str) -> ApiGatewayProxyRequest {
+    let f = &mut req.request_context.authorizer.fields;
+    f.insert("sub".into(), json!(sub));
+    f.insert("principalId".into(), json!(sub));
+    req
+}
+
+fn at_path(mut req: ApiGatewayProxyRequest, path: &str) -> ApiGatewayProxyRequest {
+    req.request_context.path = Some(format!("/prod{path}"));
+    req.path = Some(path.to_owned());
+    req
+}
+
+fn with_body(mut req: ApiGatewayProxyRequest, body: &str) -> ApiGatewayProxyRequest {
+    req.body = Some(body.to_owned());
+    req
+}
+
+fn with_header(mut req: ApiGatewayProxyRequest, name: &'static str, value: &str) -> ApiGatewayProxyRequest {
+    req.headers.insert(name, HeaderValue::from_str(value).unwrap());
+    req
+}
+
+async fn call(app: &App<MemoryStore>, req: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
+    respond(app, req, "test-request", SystemTime::now()).await
+}
+
+fn json_of(r: &ApiGatewayProxyResponse) -> Value {
+    match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).unwrap(),
+        other => panic!("expected a text body, got {other:?}"),
+    }
+}
+
+fn hdr<'a>(r: &'a ApiGatewayProxyResponse, name: &str) -> Option<&'a str> {
+    r.headers.get(name).map(|v| v.to_str().unwrap())
+}
+
+fn assert_error(r: &ApiGatewayProxyResponse, status: i64, code: &str, field: Option<&str>) {
+    assert_eq!(r.status_code, status, "{:?}", r.body);
+    let v = json_of(r);
+    assert_eq!(v["error"]["code"], code, "{v}");
+    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(v["error"]["field"].as_str(), field, "{v}");
+    assert_eq!(hdr(r, "content-type"), Some("application/json"));
+}
+
+async fn create(app: &App<MemoryStore>, sub: &str, title: &str) -> Value {
+    let req = as_user(with_body(fixture("post-notes"), &json!({"title": title, "body": "b"}).to_string()), sub);
+    let r = call(app, &req).await;
+    assert_eq!(r.status_code, 201, "{:?}", r.body);
+    json_of(&r)
+}
+
+#[tokio::test]
+async fn health_needs_no_caller() {
+    let r = call(&app(5), &fixture("health")).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(json_of(&r), json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn a_request_without_sub_is_401_never_a_default_user() {
+    let mut req = fixture("get-notes");
+    req.request_context.authorizer.fields.clear();
+    assert_error(&call(&app(5), &req).await, 401, "unauthorized", None);
+    req.request_context.authorizer.fields.insert("sub".into(), json!(""));
+    assert_error(&call(&app(5), &req).await, 401, "unauthorized", None);
+}
+
+#[tokio::test]
+async fn me_reports_identity_count_and_quota() {
+    let app = app(7);
+    create(&app, ALICE, "one").await;
+    let r = call(&app, &fixture("get-me")).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(
+        json_of(&r),
+        json!({
+            "sub": ALICE, "username": "alice", "groups": ["users"],
+            "scopes": ["notes/read", "notes/write"], "clientId": "4r8lq2m0v9example3client1d",
+            "noteCount": 1, "noteQuota": 7
+        })
+    );
+}
+
+#[tokio::test]
+async fn create_then_get_round_trips_with_location_and_etag() {
+    let app = app(5);
+    let r = call(&app, &fixture("post-notes")).await;
+    assert_eq!(r.status_code, 201);
+    let note = json_of(&r);
+    let id = note["id"].as_str().unwrap();
+    assert_eq!(hdr(&r, "location"), Some(format!("/prod/notes/{id}").as_str()));
+    assert_eq!(hdr(&r, "etag"), Some("\"1\""));
+    assert_eq!(hdr(&r, "cache-control"), Some("no-store"));
+    assert_eq!(note["title"], "Groceries");
+    assert_eq!(note["tags"], json!(["home", "weekly"]));
+    assert_eq!(note["version"], 1);
+
+    let get = call(&app, &at_path(fixture("get-note"), &format!("/notes/{id}"))).await;
+    assert_eq!(get.status_code, 200);
+    assert_eq!(json_of(&get), note);
+    assert_eq!(hdr(&get, "etag"), Some("\"1\""));
+}
+
+#[tokio::test]
+async fn bodies_are_checked_for_size_media_type_syntax_and_fields() {
+    let app = app(5);
+    let post = fixture("post-notes");
+    let big = format!(r#"{{"title":"t","body":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+    assert_error(&call(&app, &with_body(post.clone(), &big)).await, 413, "payload_too_large", None);
+
+    let mut no_ct = post.clone();
+    no_ct.headers.remove("content-type");
+    assert_error(&call(&app, &no_ct).await, 415, "unsupported_media_type", Some("Content-Type"));
+    let text = with_header(post.clone(), "content-type", "text/plain");
+    assert_error(&call(&app, &text).await, 415, "unsupported_media_type", Some("Content-Type"));
+    let charset = with_header(with_body(post.clone(), r#"{"title":"t","body":""}"#), "content-type", "application/json; charset=utf-8");
+    assert_eq!(call(&app, &charset).await.status_code, 201);
+
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        ("{", "invalid_json", None),
+        ("", "invalid_json", None),
+        ("[1]", "invalid_json", None),
+        (r#"{"title":"t","body":"b","owner":"x"}"#, "unknown_field", Some("owner")),
+        (r#"{"body":"b"}"#, "missing_field", Some("title")),
+        (r#"{"title":"t"}"#, "missing_field", Some("body")),
+        (r#"{"title":"   ","body":"b"}"#, "invalid_field", Some("title")),
+        (r#"{"title":5,"body":"b"}"#, "invalid_field", Some("title")),
+        (r#"{"title":"t","body":"b","tags":["ok","NO"]}"#, "invalid_field", Some("tags[1]")),
+        (r#"{"title":"t","body":"b","tags":[1]}"#, "invalid_field", Some("tags[0]")),
+        (r#"{"title":"t","body":"b","tags":"a"}"#, "invalid_field", Some("tags")),
+    ];
+    for (body, code, field) in cases {
+        assert_error(&call(&app, &with_body(post.clone(), body)).await, 400, code, *field);
+    }
+    let long_body = json!({"title": "t", "body": "y".repeat(20_001)}).to_string();
+    assert_error(&call(&app, &with_body(post.clone(), &long_body)).await, 400, "invalid_field", Some("body"));
+    let many_tags = json!({"title": "t", "body": "", "tags": vec!["a"; 11]}).to_string();
+    assert_error(&call(&app, &with_body(post, &many_tags)).await, 400, "invalid_field", Some("tags"));
+    // Nothing above was stored.
+    let list = json_of(&call(&app, &fixture("get-notes")).await);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405() {
+    let app = app(5);
+    let r = call(&app, &at_path(fixture("get-me"), "/nothing")).await;
+    assert_error(&r, 404, "route_not_found", None);
+    let mut req = fixture("get-notes");
+    req.http_method = Method::PATCH;
+    let r = call(&app, &req).await;
+    assert_error(&r, 405, "method_not_allowed", None);
+    assert_eq!(hdr(&r, "allow"), Some("GET, POST"));
+}
+
+#[tokio::test]
+async fn bad_ids_are_400_and_unknown_ids_404() {
+    let app = app(5);
+    let r = call(&app, &at_path(fixture("get-note"), "/notes/not-a-ulid")).await;
+    assert_error(&r, 400, "invalid_parameter", Some("id"));
+    assert_error(&call(&app, &fixture("get-note")).await, 404, "not_found", None);
+    assert_error(&call(&app, &fixture("put-note")).await, 404, "not_found", None);
+    assert_error(&call(&app, &fixture("delete-note")).await, 404, "not_found", None);
+}
+
+#[tokio::test]
+async fn put_needs_if_match_and_bumps_the_version() {
+    let app = app(5);
+    let id = create(&app, ALICE, "first").await["id"].as_str().unwrap().to_owned();
+    let put = at_path(fixture("put-note"), &format!("/notes/{id}"));
+
+    let mut no_if_match = put.clone();
+    no_if_match.headers.remove("if-match");
+    assert_error(&call(&app, &no_if_match).await, 428, "precondition_required", Some("If-Match"));
+    let bad = with_header(put.clone(), "if-match", "W/\"1\"");
+    assert_error(&call(&app, &bad).await, 400, "invalid_parameter", Some("If-Match"));
+
+    let r = call(&app, &put).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    assert_eq!(hdr(&r, "etag"), Some("\"2\""));
+    let v = json_of(&r);
+    assert_eq!((v["title"].as_str(), v["version"].as_u64()), (Some("Groceries (updated)"), Some(2)));
+
+    // The same If-Match again is now stale.
+    assert_error(&call(&app, &put).await, 412, "precondition_failed", None);
+    let any = with_header(put, "if-match", "*");
+    assert_eq!(hdr(&call(&app, &any).await, "etag"), Some("\"3\""));
+}
+
+#[tokio::test]
+async fn delete_honours_if_match_and_frees_quota() {
+    let app = app(1);
+    let id = create(&app, ALICE, "only").await["id"].as_str().unwrap().to_owned();
+    let del = at_path(fixture("delete-note"), &format!("/notes/{id}"));
+    assert_error(&call(&app, &del).await, 412, "precondition_failed", None); // fixture says "2"
+    let r = call(&app, &with_header(del.clone(), "if-match", "\"1\"")).await;
+    assert_eq!(r.status_code, 204);
+    assert!(r.body.is_none());
+    let mut unconditional = del.clone();
+    unconditional.headers.remove("if-match");
+    assert_error(&call(&app, &unconditional).await, 404, "not_found", None);
+    create(&app, ALICE, "fits again").await;
+}
+
+#[tokio::test]
+async fn quota_exceeded_is_409_with_a_stable_code() {
+    let app = app(2);
+    create(&app, ALICE, "a").await;
+    create(&app, ALICE, "b").await;
+    assert_error(&call(&app, &fixture("post-notes")).await, 409, "quota_exceeded", None);
+    // Other users have their own quota.
+    create(&app, "bob", "c").await;
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_the_first_answer_or_refuses_a_different_body() {
+    let app = app(5);
+    let req = with_header(fixture("post-notes"), "idempotency-key", "key-1");
+    let first = call(&app, &req).await;
+    let again = call(&app, &req).await;
+    assert_eq!(first.status_code, 201);
+    assert_eq!(again.status_code, 201);
+    assert_eq!(first.body, again.body);
+    assert_eq!(hdr(&first, "location"), hdr(&again, "location"));
+    assert_eq!(hdr(&again, "idempotent-replayed"), Some("true"));
+
+    let other = with_body(req.clone(), r#"{"title":"something else","body":""}"#);
+    assert_error(&call(&app, &other).await, 422, "idempotency_key_reused", Some("Idempotency-Key"));
+    // Bob's identical key is his own.
+    assert_eq!(call(&app, &as_user(req, "bob")).await.status_code, 201);
+    let me = json_of(&call(&app, &fixture("get-me")).await);
+    assert_eq!(me["noteCount"], 1);
+
+    let bad = with_header(fixture("post-notes"), "idempotency-key", "has space");
+    assert_error(&call(&app, &bad).await, 400, "invalid_parameter", Some("Idempotency-Key"));
+}
+
+#[tokio::test]
+async fn listing_is_newest_first_with_an_opaque_cursor() {
+    let app = app(10);
+    let t0 = SystemTime::now();
+    let post = fixture("post-notes");
+    for i in 0..5u64 {
+        let req = with_body(post.clone(), &json!({"title": format!("n{i}"), "body": ""}).to_string());
+        assert_eq!(respond(&app, &req, "r", t0 + Duration::from_millis(i)).await.status_code, 201);
+    }
+    let mut req = fixture("get-notes");
+    req.query_string_parameters = [("limit".to_string(), "2".to_string())].into_iter().collect::<HashMap<_, _>>().into();
+    let mut titles = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = json_of(&call(&app, &req).await);
+        pages += 1;
+        titles.extend(page["items"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap().to_owned()));
+        match page["nextCursor"].as_str() {
+            Some(c) => {
+                let q: HashMap<String, String> =
+                    [("limit".into(), "2".into()), ("cursor".into(), c.into())].into_iter().collect();
+                req.query_string_parameters = q.into();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(titles, ["n4", "n3", "n2", "n1", "n0"]);
+    assert_eq!(pages, 3);
+
+    for (k, v, code) in [("cursor", "garbage!", "invalid_cursor"), ("cursor", "AQ", "invalid_cursor"), ("limit", "0", "invalid_parameter"), ("limit", "101", "invalid_parameter")] {
+        let q: HashMap<String, String> = [(k.to_string(), v.to_string())].into_iter().collect();
+        req.query_string_parameters = q.into();
+        assert_error(&call(&app, &req).await, 400, code, Some(k));
+    }
+}
+
+#[tokio::test]
+async fn admin_listing_rechecks_the_group() {
+    let app = app(5);
+    create(&app, ALICE, "alice's").await;
+    let admin = fixture("get-admin-user-notes");
+    let r = call(&app, &admin).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(json_of(&r)["items"][0]["title"], "alice's");
+
+    let mut not_admin = admin.clone();
+    not_admin.request_context.authorizer.fields.insert("groups".into(), json!("users administrators"));
+    assert_error(&call(&app, &not_admin).await, 403, "forbidden", None);
+    let bad_sub = at_path(admin, "/admin/users/a%20b%00/notes");
+    assert_error(&call(&app, &bad_sub).await, 400, "invalid_parameter", Some("sub"));
+}
+
+#[tokio::test]
+async fn another_users_notes_are_invisible() {
+    let app = app(5);
+    let id = create(&app, ALICE, "private").await["id"].as_str().unwrap().to_owned();
+    let path = format!("/notes/{id}");
+    for name in ["get-note", "put-note", "delete-note"] {
+        let req = as_user(with_header(at_path(fixture(name), &path), "if-match", "\"1\""), "bob");
+        assert_error(&call(&app, &req).await, 404, "not_found", None);
+    }
+    let list = json_of(&call(&app, &as_user(fixture("get-notes"), "bob")).await);
+    assert_eq!(list, json!({"items": [], "nextCursor": null}));
+    // Alice's note is untouched.
+    let r = call(&app, &at_path(fixture("get-note"), &path)).await;
+    assert_eq!((r.status_code, hdr(&r, "etag")), (200, Some("\"1\"")));
+}
+
+#[test]
+fn http_api_v2_lambda_context_is_read_the_same_way() {
+    let ctx: ApiGatewayV2httpRequestContext = serde_json::from_value(json!({
+        "routeKey": "GET /me", "accountId": "1", "stage": "$default", "requestId": "r",
+        "apiId": "a", "domainName": "d", "domainPrefix": "d", "time": "t", "timeEpoch": 0,
+        "http": {"method": "GET", "path": "/me", "protocol": "HTTP/1.1", "sourceIp": "1.2.3.4", "userAgent": "x"},
+        "authorizer": {"lambda": {"sub": ALICE, "username": "alice", "groups": "admin", "authTime": 5}}
+    }))
+    .unwrap();
+    let c = caller(&ctx.authorizer.unwrap()).unwrap();
+    assert_eq!((c.sub.as_str(), c.username.as_str(), c.auth_time), (ALICE, "alice", 5));
+    assert!(c.in_group("admin"));
+
+    // A REST context that nests `lambda` (as some proxies forward it) works too.
+    let mut rest = fixture("get-me").request_context.authorizer;
+    let flat = std::mem::take(&mut rest.fields);
+    rest.fields.insert("lambda".into(), Value::Object(flat.into_iter().collect()));
+    assert_eq!(caller(&rest).unwrap().sub, ALICE);
+}
