@@ -9,17 +9,23 @@
 //! - [`token`]: compact JWS framing and strict JSON, before any crypto or I/O.
 //! - [`jwks`]: key sets parsed once into aws-lc-rs keys; per-issuer cache and fetcher.
 //! - [`verifier`]: token → verified claims or a rejection with its reason.
+//! - [`rules`]: `AUTH_RULES` route rules, their precedence and requirements.
+//! - [`policy`]: cache-safe IAM policies per entitlement set, and an IAM evaluator.
+//! - [`event`]: the three authorizer event shapes, parsed leanly.
+//! - [`handler`]: the Lambda handler (`Authorizer`) and the 401/403/500 contract.
 //! - `testing` (feature `test-util`): real keys and Cognito-shaped tokens for tests.
-//! - (more modules are being added: token framing, JWKS cache, verifier,
-//!   route rules, cache-safe policies, the Lambda handler.)
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod event;
+pub mod handler;
 pub mod jwks;
+pub mod policy;
 pub mod reason;
+pub mod rules;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod token;

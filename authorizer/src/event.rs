@@ -1,0 +1,271 @@
+//! The three authorizer event shapes, told apart by the event itself.
+//!
+//! | Shape | Detected by | Token from | Route from | Answer |
+//! |---|---|---|---|---|
+//! | REST `REQUEST` (and HTTP API payload 1.0) | `"type":"REQUEST"`, no `"version":"2.0"` | `Authorization` header, any case | `methodArn` | IAM policy |
+//! | REST `TOKEN` | `"type":"TOKEN"` | `authorizationToken` | `methodArn` | IAM policy |
+//! | HTTP API payload 2.0 | `"version":"2.0"` | `authorization` header | `requestContext.http.method` + `rawPath` | simple response |
+//!
+//! Parsed with a lean borrowing serde struct rather than `aws_lambda_events`'
+//! request types: those build an `http::HeaderMap`, multi-value maps, query
+//! maps and the whole request context for every call, while the authorizer
+//! needs five strings. Skipping the rest (serde's `IgnoredAny`) and borrowing
+//! unescaped strings keeps the handler's overhead small next to the RSA
+//! verify (see `benches/authorizer.rs`).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+
+use crate::rules::Method;
+
+/// Which shape, with what the handler needs from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizerEvent<'a> {
+    /// REST API `REQUEST` authorizer (or HTTP API payload 1.0).
+    RestRequest {
+        method_arn: Cow<'a, str>,
+        authorization: Credential<'a>,
+        request_id: Option<Cow<'a, str>>,
+    },
+    /// REST API `TOKEN` authorizer.
+    RestToken {
+        method_arn: Cow<'a, str>,
+        authorization: Credential<'a>,
+    },
+    /// HTTP API payload 2.0.
+    HttpV2 {
+        method: Method,
+        raw_path: Cow<'a, str>,
+        authorization: Credential<'a>,
+        request_id: Option<Cow<'a, str>>,
+    },
+}
+
+/// What the caller presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential<'a> {
+    Missing,
+    /// The raw header (or `authorizationToken`) value.
+    Present(Cow<'a, str>),
+    /// Several `Authorization` headers: never guess which one counts.
+    Ambiguous,
+}
+
+impl Credential<'_> {
+    /// The token: `Bearer <t>` (exactly that prefix, one space) or a bare
+    /// `<t>`; anything with whitespace or a comma left (`bearer  <t>`,
+    /// `Bearer <t> x`, `Basic …`, two tokens joined by a comma) is refused.
+    pub fn token(&self) -> Option<&str> {
+        let Credential::Present(v) = self else {
+            return None;
+        };
+        let t = v.strip_prefix("Bearer ").unwrap_or(v);
+        if t.is_empty() || t.bytes().any(|b| b.is_ascii_whitespace() || b == b',') {
+            return None;
+        }
+        Some(t)
+    }
+}
+
+/// Not an authorizer event API Gateway would send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("event is not JSON of the expected shape: {0}")]
+    Json(String),
+    #[error(
+        "unrecognised authorizer event (no \"version\":\"2.0\" and \"type\" is not TOKEN or REQUEST)"
+    )]
+    Unrecognised,
+    #[error("{0} authorizer event without {1}")]
+    MissingField(&'static str, &'static str),
+    #[error("HTTP API event with unknown method `{0}`")]
+    Method(String),
+}
+
+#[derive(Deserialize)]
+struct Raw<'a> {
+    #[serde(borrow, default)]
+    version: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow, default)]
+    type_: Option<Cow<'a, str>>,
+    #[serde(rename = "methodArn", borrow, default)]
+    method_arn: Option<Cow<'a, str>>,
+    #[serde(rename = "authorizationToken", borrow, default)]
+    authorization_token: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    headers: Option<AuthHeader<'a>>,
+    #[serde(rename = "multiValueHeaders", default)]
+    multi_value_headers: Option<AuthHeaderCount>,
+    #[serde(rename = "routeKey", borrow, default)]
+    route_key: Option<Cow<'a, str>>,
+    #[serde(rename = "rawPath", borrow, default)]
+    raw_path: Option<Cow<'a, str>>,
+    #[serde(rename = "requestContext", borrow, default)]
+    request_context: Option<RawContext<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawContext<'a> {
+    #[serde(rename = "requestId", borrow, default)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    http: Option<RawHttp<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawHttp<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+}
+
+/// The `Authorization` value of a `headers` object, found case-insensitively
+/// without building a map.
+struct AuthHeader<'a>(Credential<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for AuthHeader<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = AuthHeader<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a headers object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut found = Credential::Missing;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key.eq_ignore_ascii_case("authorization") {
+                        let value: Option<Cow<'de, str>> = map.next_value()?;
+                        found = match (found, value) {
+                            (Credential::Missing, Some(v)) => Credential::Present(v),
+                            (Credential::Missing, None) => Credential::Missing,
+                            _ => Credential::Ambiguous,
+                        };
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(AuthHeader(found))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// How many `Authorization` values `multiValueHeaders` holds (REST): API
+/// Gateway's `headers` keeps only the last of repeated headers.
+struct AuthHeaderCount(usize);
+
+impl<'de> Deserialize<'de> for AuthHeaderCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AuthHeaderCount;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a multiValueHeaders object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut n = 0;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key.eq_ignore_ascii_case("authorization") {
+                        let values: Option<Vec<IgnoredAny>> = map.next_value()?;
+                        n += values.map_or(0, |v| v.len());
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(AuthHeaderCount(n))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'a> AuthorizerEvent<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, EventError> {
+        let raw: Raw<'a> =
+            serde_json::from_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
+        let (request_id, http_method) = match raw.request_context {
+            Some(c) => (c.request_id, c.http.and_then(|h| h.method)),
+            None => (None, None),
+        };
+        let header =
+            |raw_headers: Option<AuthHeader<'a>>| raw_headers.map_or(Credential::Missing, |h| h.0);
+        if raw.version.as_deref() == Some("2.0") {
+            // The actual method; `routeKey` may say ANY or `$default`.
+            let method_text = http_method
+                .or_else(|| {
+                    raw.route_key
+                        .as_deref()
+                        .and_then(|k| k.split_once(' '))
+                        .map(|(m, _)| Cow::Owned(m.to_owned()))
+                })
+                .ok_or(EventError::MissingField(
+                    "HTTP API",
+                    "requestContext.http.method",
+                ))?;
+            let method = Method::parse(&method_text)
+                .ok_or_else(|| EventError::Method(method_text.into_owned()))?;
+            let raw_path = raw
+                .raw_path
+                .ok_or(EventError::MissingField("HTTP API", "rawPath"))?;
+            return Ok(AuthorizerEvent::HttpV2 {
+                method,
+                raw_path,
+                authorization: header(raw.headers),
+                request_id,
+            });
+        }
+        match raw.type_.as_deref() {
+            Some("TOKEN") => Ok(AuthorizerEvent::RestToken {
+                method_arn: raw
+                    .method_arn
+                    .ok_or(EventError::MissingField("TOKEN", "methodArn"))?,
+                authorization: raw
+                    .authorization_token
+                    .map_or(Credential::Missing, Credential::Present),
+            }),
+            Some("REQUEST") => {
+                let mut authorization = header(raw.headers);
+                if raw.multi_value_headers.is_some_and(|c| c.0 > 1) {
+                    authorization = Credential::Ambiguous;
+                }
+                Ok(AuthorizerEvent::RestRequest {
+                    method_arn: raw
+                        .method_arn
+                        .ok_or(EventError::MissingField("REQUEST", "methodArn"))?,
+                    authorization,
+                    request_id,
+                })
+            }
+            _ => Err(EventError::Unrecognised),
+        }
+    }
+
+    pub fn credential(&self) -> &Credential<'a> {
+        match self {
+            AuthorizerEvent::RestRequest { authorization, .. }
+            | AuthorizerEvent::RestToken { authorization, .. }
+            | AuthorizerEvent::HttpV2 { authorization, .. } => authorization,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            AuthorizerEvent::RestRequest { request_id, .. }
+            | AuthorizerEvent::HttpV2 { request_id, .. } => request_id.as_deref(),
+            AuthorizerEvent::RestToken { .. } => None,
+        }
+    }
+
+    /// The shape's name, as logged.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuthorizerEvent::RestRequest { .. } => "rest_request",
+            AuthorizerEvent::RestToken { .. } => "rest_token",
+            AuthorizerEvent::HttpV2 { .. } => "http_v2",
+        }
+    }
+}

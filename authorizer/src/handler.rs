@@ -1,0 +1,345 @@
+//! The Lambda handler: event → token → verified claims → rule → answer.
+//!
+//! | Outcome | REST (`REQUEST`/`TOKEN`) | HTTP API v2 | API Gateway answers |
+//! |---|---|---|---|
+//! | token missing, malformed, expired, bad signature, wrong `token_use`, … | error `Unauthorized` | error `Unauthorized` | 401 |
+//! | valid token, route's rule not met / no rule matches | policy not allowing the route | `isAuthorized: false` | 403 |
+//! | valid token, rule met | policy allowing every entitled route | `isAuthorized: true` | backend called |
+//! | JWKS unobtainable, malformed `methodArn` or event | error other than `Unauthorized` | same | 500 |
+//!
+//! A malformed `methodArn` or event comes from API Gateway, not the caller,
+//! so it is an internal error (500), never a 401 the client could "fix".
+//!
+//! HTTP API simple responses are not route-scoped: with caching on and the
+//! identity source only `$request.header.Authorization`, one route's `true`
+//! would be reused for every route. Disable authorizer caching for HTTP APIs,
+//! or add `$context.routeKey` to the identity sources.
+
+use std::sync::Arc;
+
+use auth_context::AuthorizerContext;
+use serde_json::Value;
+
+use crate::claims::{TokenUse, VerifiedClaims};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, VerifierConfig};
+use crate::event::{AuthorizerEvent, Credential};
+use crate::policy::{self, MethodArn, PolicyCache};
+use crate::reason::Reason;
+use crate::rules::{self, RuleSet, RulesError};
+use crate::verifier::Verifier;
+
+/// The environment variable holding the route rules.
+pub const AUTH_RULES: &str = "AUTH_RULES";
+
+/// The configuration could not be used; the function must not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid authorizer configuration: {0}")]
+    Verifier(#[from] config::ConfigError),
+    #[error("invalid authorizer configuration: {0}")]
+    Rules(#[from] RulesError),
+}
+
+/// Why the handler fails instead of answering with a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorizerError {
+    /// API Gateway turns exactly this message into a 401.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// Anything else becomes a 500: never an allow, never a 401.
+    #[error("authorizer internal error: {0}")]
+    Internal(String),
+}
+
+impl From<AuthorizerError> for lambda_runtime::Diagnostic {
+    fn from(e: AuthorizerError) -> Self {
+        let error_type = match e {
+            AuthorizerError::Unauthorized => "Unauthorized",
+            AuthorizerError::Internal(_) => "InternalError",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Verifier, rules and the policies built so far. Build once per process.
+pub struct Authorizer {
+    verifier: Verifier,
+    rules: Option<RuleSet>,
+    policies: PolicyCache,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("verifier", &self.verifier)
+            .field("rules", &self.rules.as_ref().map(|r| r.rules().len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    pub fn new(verifier: Verifier, rules: Option<RuleSet>) -> Self {
+        Self {
+            verifier,
+            rules,
+            policies: PolicyCache::default(),
+        }
+    }
+
+    /// From any variable lookup (tests pass a map). No I/O.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError> {
+        let config = VerifierConfig::from_lookup(&get)?;
+        let rules = RuleSet::from_env_value(get(AUTH_RULES).as_deref())?;
+        Ok(Self::new(Verifier::new(config, clock), rules))
+    }
+
+    /// From the process environment, with the system clock.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok(), Arc::new(SystemClock))
+    }
+
+    pub fn rules(&self) -> Option<&RuleSet> {
+        self.rules.as_ref()
+    }
+
+    /// Convenience over [`Authorizer::handle_json`] for JSON values.
+    pub async fn handle(&self, event: Value) -> Result<Value, AuthorizerError> {
+        let bytes =
+            serde_json::to_vec(&event).map_err(|e| AuthorizerError::Internal(e.to_string()))?;
+        let out = self.handle_json(&bytes, None).await?;
+        serde_json::from_str(&out).map_err(|e| AuthorizerError::Internal(e.to_string()))
+    }
+
+    /// The event as JSON bytes → the response as JSON text.
+    /// `lambda_request_id` names the invocation in logs when the event
+    /// carries no `requestContext.requestId` (TOKEN events).
+    pub async fn handle_json(
+        &self,
+        event: &[u8],
+        lambda_request_id: Option<&str>,
+    ) -> Result<String, AuthorizerError> {
+        let event = match AuthorizerEvent::parse(event) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(
+                    request_id = lambda_request_id.unwrap_or(""),
+                    decision = "error",
+                    reason = "bad_event",
+                    error = %e,
+                    "authorizer decision"
+                );
+                return Err(AuthorizerError::Internal(e.to_string()));
+            }
+        };
+        let mut log = Decision {
+            request_id: event.request_id().or(lambda_request_id).unwrap_or(""),
+            kind: event.kind(),
+            method: "",
+            path: "",
+            rule: "",
+            sub: "",
+        };
+
+        let (method, path, arn) = match &event {
+            AuthorizerEvent::RestRequest { method_arn, .. }
+            | AuthorizerEvent::RestToken { method_arn, .. } => match MethodArn::parse(method_arn) {
+                Ok(arn) => (arn.method, arn.path, Some(arn)),
+                Err(e) => return Err(log.error("bad_method_arn", e.to_string())),
+            },
+            AuthorizerEvent::HttpV2 {
+                method, raw_path, ..
+            } => (*method, raw_path.as_ref(), None),
+        };
+        log.method = method.as_str();
+        log.path = path;
+        let Some(segments) = rules::split_path(path) else {
+            return Err(log.error("bad_path", "request path does not start with `/`".into()));
+        };
+        let segments: Vec<&str> = segments.collect();
+
+        let winner = self
+            .rules
+            .as_ref()
+            .and_then(|r| r.route_for(method, &segments).map(|i| (r, i)));
+        if let Some((r, i)) = winner {
+            log.rule = r.rules()[i].route.as_str();
+        }
+        let expected = winner.map_or(TokenUse::Access, |(r, i)| r.rules()[i].token_use);
+
+        let Some(token) = event.credential().token() else {
+            let detail = match event.credential() {
+                Credential::Missing => "no token",
+                Credential::Ambiguous => "several Authorization headers",
+                Credential::Present(_) => "not `Bearer <token>` or a bare token",
+            };
+            return Err(log.unauthorized(Reason::Malformed, detail));
+        };
+        let claims = match self.verifier.verify(token, expected).await {
+            Ok(c) => c,
+            Err(rej) if rej.reason.is_internal() => {
+                return Err(log.error(rej.reason.as_str(), rej.detail.to_owned()));
+            }
+            Err(rej) => return Err(log.unauthorized(rej.reason, rej.detail)),
+        };
+        log.sub = &claims.sub;
+
+        let (mask, verdict) = match &self.rules {
+            None => (0, Ok(())),
+            Some(r) => {
+                let mask = r.entitlements(&claims);
+                let verdict = match winner {
+                    None => Err(Reason::NoMatchingRule),
+                    Some((_, i)) if mask & (1 << i) != 0 => Ok(()),
+                    Some((r, i)) => Err(r.rules()[i]
+                        .check(&claims)
+                        .err()
+                        .unwrap_or(Reason::NoMatchingRule)),
+                };
+                (mask, verdict)
+            }
+        };
+        let allowed = verdict.is_ok();
+        let context = context_json(&claims);
+
+        let out = match arn {
+            None => {
+                let mut out = String::with_capacity(context.len() + 40);
+                out.push_str(if allowed {
+                    "{\"isAuthorized\":true,\"context\":"
+                } else {
+                    "{\"isAuthorized\":false,\"context\":"
+                });
+                out.push_str(&context);
+                out.push('}');
+                out
+            }
+            Some(arn) => {
+                let rendered = self.policies.get(self.rules.as_ref(), arn.prefix, mask);
+                let plan = &rendered.plan;
+                let mut document = rendered.document.as_str();
+                let fallback;
+                // Proven not to happen for an unconflicted plan (see
+                // `policy::Plan::build`); checked anyway where it is cheap,
+                // and always for conflicted plans, failing closed.
+                if allowed && plan.is_conflicted() && !plan.allows(method, &segments) {
+                    tracing::warn!(
+                        request_id = log.request_id,
+                        rule = log.rule,
+                        "policy_not_cache_safe: allowing only this methodArn; use a route-aware identity source or TTL 0"
+                    );
+                    fallback = policy::single_route_document(&arn);
+                    document = &fallback;
+                } else if !allowed && plan.allows(method, &segments) {
+                    tracing::error!(
+                        request_id = log.request_id,
+                        "policy would allow a denied route; denying"
+                    );
+                    fallback = policy::deny_document(arn.prefix);
+                    document = &fallback;
+                }
+                let mut out =
+                    String::with_capacity(document.len() + context.len() + claims.sub.len() + 64);
+                out.push_str("{\"principalId\":");
+                out.push_str(&json_string(&claims.sub));
+                out.push_str(",\"policyDocument\":");
+                out.push_str(document);
+                out.push_str(",\"context\":");
+                out.push_str(&context);
+                out.push('}');
+                out
+            }
+        };
+        log.decided(verdict);
+        Ok(out)
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The backend's view of the caller, scalars only (REST forbids others).
+pub fn context_of(claims: &VerifiedClaims) -> AuthorizerContext {
+    AuthorizerContext {
+        sub: claims.sub.clone(),
+        username: claims.username.clone(),
+        client_id: claims.client_id.clone(),
+        issuer: claims.issuer.clone(),
+        token_use: claims.token_use.as_str().to_owned(),
+        scope: claims.scopes.join(" "),
+        groups: claims.groups.join(" "),
+        auth_time: claims.auth_time,
+        origin_jti: claims.origin_jti.clone().unwrap_or_default(),
+    }
+}
+
+fn context_json(claims: &VerifiedClaims) -> String {
+    serde_json::to_string(&context_of(claims)).unwrap_or_else(|_| "{}".into())
+}
+
+/// What one decision log line says. Never the token or a header.
+struct Decision<'a> {
+    request_id: &'a str,
+    kind: &'static str,
+    method: &'static str,
+    path: &'a str,
+    rule: &'a str,
+    sub: &'a str,
+}
+
+impl Decision<'_> {
+    fn unauthorized(&self, reason: Reason, detail: &str) -> AuthorizerError {
+        tracing::info!(
+            request_id = self.request_id,
+            event = self.kind,
+            decision = "unauthorized",
+            reason = reason.as_str(),
+            detail,
+            method = self.method,
+            path = self.path,
+            rule = self.rule,
+            "authorizer decision"
+        );
+        AuthorizerError::Unauthorized
+    }
+
+    fn error(&self, reason: &str, detail: String) -> AuthorizerError {
+        tracing::error!(
+            request_id = self.request_id,
+            event = self.kind,
+            decision = "error",
+            reason,
+            detail = detail.as_str(),
+            method = self.method,
+            path = self.path,
+            rule = self.rule,
+            "authorizer decision"
+        );
+        AuthorizerError::Internal(reason.to_owned())
+    }
+
+    fn decided(&self, verdict: Result<(), Reason>) {
+        let (decision, reason) = match verdict {
+            Ok(()) => ("allow", ""),
+            Err(r) => ("deny", r.as_str()),
+        };
+        tracing::info!(
+            request_id = self.request_id,
+            event = self.kind,
+            decision,
+            reason,
+            method = self.method,
+            path = self.path,
+            rule = self.rule,
+            sub = self.sub,
+            "authorizer decision"
+        );
+    }
+}
