@@ -268,3 +268,94 @@ fn env_json_only_sets_variables_the_template_declares() {
         }
     }
 }
+
+/// IAM-style match of a policy resource (`*` any run, `?` one character).
+fn arn_matches(pattern: &str, arn: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), arn.as_bytes())
+}
+
+/// Whether a REST authorizer response lets `arn` through.
+fn policy_allows(response: &Value, arn: &str) -> bool {
+    let statements = response["policyDocument"]["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let hits = |effect: &str| {
+        statements.iter().any(|s| {
+            s["Effect"] == effect
+                && s["Resource"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .chain(s["Resource"].as_str().map(|_| &s["Resource"]))
+                    .filter_map(Value::as_str)
+                    .any(|r| arn_matches(r, arn))
+        })
+    };
+    hits("Allow") && !hits("Deny")
+}
+
+/// What `sam local invoke AuthorizerFunction -e <event> --env-vars
+/// events/env.json` answers: the real authorizer, configured from env.json
+/// plus the template's own AUTH_RULES, on the real clock, with any JWKS
+/// fetch pointed at a closed port — the embedded dev JWKS must suffice.
+#[tokio::test]
+async fn the_authorizer_answers_each_event_as_its_name_says() {
+    let env = env_json();
+    let mut vars: BTreeMap<String, String> = env["AuthorizerFunction"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let template: serde_norway::Value =
+        serde_norway::from_str(&fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap();
+    let rules = template["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]["AUTH_RULES"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vars.insert("AUTH_RULES".into(), rules);
+    vars.insert("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:9".into());
+    let authorizer = authorizer::handler::Authorizer::from_lookup(
+        |k| vars.get(k).cloned(),
+        std::sync::Arc::new(authorizer::clock::SystemClock),
+    )
+    .expect("env.json + template AUTH_RULES is a valid configuration");
+
+    for (name, event) in authorizer_events() {
+        let outcome = authorizer.handle(event.clone()).await;
+        let allowed = name.ends_with("allow.json");
+        if name.starts_with("http-v2-") {
+            match outcome {
+                Ok(r) => assert_eq!(r["isAuthorized"].as_bool(), Some(allowed), "{name}: {r}"),
+                Err(e) => assert!(!allowed && e.to_string() == "Unauthorized", "{name}: {e}"),
+            }
+            continue;
+        }
+        let arn = event["methodArn"].as_str().unwrap();
+        if allowed {
+            let r = outcome.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                policy_allows(&r, arn),
+                "{name}: policy does not allow {arn}: {r}"
+            );
+            let sub = claims(&token_of(&name, &event).unwrap())["sub"].clone();
+            assert_eq!(r["principalId"], sub, "{name}");
+        } else if name.contains("admin-denied") {
+            let r =
+                outcome.unwrap_or_else(|e| panic!("{name}: a valid token gets a policy, not {e}"));
+            assert!(!policy_allows(&r, arn), "{name}: policy allows {arn}: {r}");
+        } else {
+            let e = outcome.expect_err(&name);
+            assert_eq!(e.to_string(), "Unauthorized", "{name}");
+        }
+    }
+}
