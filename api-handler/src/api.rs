@@ -28,7 +28,11 @@ pub struct Reply {
 impl Reply {
     fn json(status: u16, body: &impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_string(body).map_err(|_| ApiError::internal())?;
-        Ok(Self { status, headers: Vec::new(), body: Some(body) })
+        Ok(Self {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+        })
     }
 
     fn header(mut self, name: &'static str, value: String) -> Self {
@@ -72,11 +76,14 @@ struct Listing<'a> {
 }
 
 fn rfc3339(t: SystemTime) -> String {
-    DateTime::from(t).fmt(DateTimeFormat::DateTime).unwrap_or_default()
+    DateTime::from(t)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
 }
 
 fn epoch_secs(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn note_reply(status: u16, note: &Note, location: Option<String>) -> Result<Reply, ApiError> {
@@ -93,7 +100,11 @@ impl<S: NoteStore> App<S> {
     }
 
     pub fn health() -> Result<Reply, ApiError> {
-        Ok(Reply { status: 200, headers: Vec::new(), body: Some(r#"{"status":"ok"}"#.into()) })
+        Ok(Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: Some(r#"{"status":"ok"}"#.into()),
+        })
     }
 
     pub async fn me(&self, caller: &AuthorizerContext, owner: &Owner) -> Result<Reply, StoreOr> {
@@ -138,14 +149,23 @@ impl<S: NoteStore> App<S> {
             note: note.clone(),
             expires_at: epoch_secs(now).saturating_add(ttl),
         });
-        let outcome =
-            self.store.create(owner, &note, self.config.max_notes_per_user, record.as_ref(), epoch_secs(now)).await?;
+        let outcome = self
+            .store
+            .create(
+                owner,
+                &note,
+                self.config.max_notes_per_user,
+                record.as_ref(),
+                epoch_secs(now),
+            )
+            .await?;
         let location = |n: &Note| format!("{notes_url}/{}", n.id);
         Ok(match outcome {
             CreateOutcome::Created => note_reply(201, &note, Some(location(&note)))?,
             // Same key, same content: answer exactly as the first time.
             CreateOutcome::KeyExists(first) if first.content() == note.content() => {
-                note_reply(201, &first, Some(location(&first)))?.header("Idempotent-Replayed", "true".into())
+                note_reply(201, &first, Some(location(&first)))?
+                    .header("Idempotent-Replayed", "true".into())
             }
             CreateOutcome::KeyExists(_) => {
                 return Err(ApiError::new(
@@ -160,16 +180,30 @@ impl<S: NoteStore> App<S> {
                 return Err(ApiError::new(
                     409,
                     "quota_exceeded",
-                    format!("note quota reached ({} notes); delete some first", self.config.max_notes_per_user),
+                    format!(
+                        "note quota reached ({} notes); delete some first",
+                        self.config.max_notes_per_user
+                    ),
                 )
                 .into());
             }
         })
     }
 
-    pub async fn list(&self, owner: &Owner, limit: Limit, after: Option<Cursor>) -> Result<Reply, StoreOr> {
+    pub async fn list(
+        &self,
+        owner: &Owner,
+        limit: Limit,
+        after: Option<Cursor>,
+    ) -> Result<Reply, StoreOr> {
         let page = self.store.list(owner, limit, after).await?;
-        Ok(Reply::json(200, &Listing { items: &page.notes, next_cursor: page.next.map(Cursor::encode) })?)
+        Ok(Reply::json(
+            200,
+            &Listing {
+                items: &page.notes,
+                next_cursor: page.next.map(Cursor::encode),
+            },
+        )?)
     }
 
     pub async fn get(&self, owner: &Owner, id: NoteId) -> Result<Reply, StoreOr> {
@@ -187,16 +221,29 @@ impl<S: NoteStore> App<S> {
         expected: IfMatch,
         now: SystemTime,
     ) -> Result<Reply, StoreOr> {
-        match self.store.replace(owner, id, &content, expected, &rfc3339(now)).await? {
+        match self
+            .store
+            .replace(owner, id, &content, expected, &rfc3339(now))
+            .await?
+        {
             WriteOutcome::Done(n) => Ok(note_reply(200, &n, None)?),
             WriteOutcome::NotFound => Err(ApiError::not_found().into()),
             WriteOutcome::VersionMismatch => Err(precondition_failed().into()),
         }
     }
 
-    pub async fn delete(&self, owner: &Owner, id: NoteId, expected: Option<IfMatch>) -> Result<Reply, StoreOr> {
+    pub async fn delete(
+        &self,
+        owner: &Owner,
+        id: NoteId,
+        expected: Option<IfMatch>,
+    ) -> Result<Reply, StoreOr> {
         match self.store.delete(owner, id, expected).await? {
-            WriteOutcome::Done(()) => Ok(Reply { status: 204, headers: Vec::new(), body: None }),
+            WriteOutcome::Done(()) => Ok(Reply {
+                status: 204,
+                headers: Vec::new(),
+                body: None,
+            }),
             WriteOutcome::NotFound => Err(ApiError::not_found().into()),
             WriteOutcome::VersionMismatch => Err(precondition_failed().into()),
         }
@@ -204,7 +251,11 @@ impl<S: NoteStore> App<S> {
 }
 
 fn precondition_failed() -> ApiError {
-    ApiError::new(412, "precondition_failed", "the note has changed since the ETag in If-Match; fetch it again")
+    ApiError::new(
+        412,
+        "precondition_failed",
+        "the note has changed since the ETag in If-Match; fetch it again",
+    )
 }
 
 /// An operation failure: a client-facing error, or a store failure the

@@ -18,7 +18,11 @@ pub enum ConfigError {
     #[error("{0} is not set (required)")]
     Missing(&'static str),
     #[error("{name}={value:?} is invalid: {expected}")]
-    Invalid { name: &'static str, value: String, expected: &'static str },
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl Config {
@@ -34,7 +38,9 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let table_name = get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let table_ok = (3..=255).contains(&table_name.len())
-            && table_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            && table_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
         if !table_ok {
             return Err(ConfigError::Invalid {
                 name: "TABLE_NAME",
@@ -42,11 +48,24 @@ impl Config {
                 expected: "a DynamoDB table name (3-255 of [A-Za-z0-9_.-])",
             });
         }
-        let max_notes_per_user = number(&get, "MAX_NOTES_PER_USER", Self::DEFAULT_MAX_NOTES.into(), 1, 1_000_000)?;
-        let ttl = number(&get, "IDEMPOTENCY_TTL_SECONDS", Self::DEFAULT_IDEMPOTENCY_TTL.as_secs(), 60, 2_592_000)?;
+        let max_notes_per_user = number(
+            &get,
+            "MAX_NOTES_PER_USER",
+            Self::DEFAULT_MAX_NOTES.into(),
+            1,
+            1_000_000,
+        )?;
+        let ttl = number(
+            &get,
+            "IDEMPOTENCY_TTL_SECONDS",
+            Self::DEFAULT_IDEMPOTENCY_TTL.as_secs(),
+            60,
+            2_592_000,
+        )?;
         Ok(Self {
             table_name,
-            max_notes_per_user: u32::try_from(max_notes_per_user).unwrap_or(Self::DEFAULT_MAX_NOTES),
+            max_notes_per_user: u32::try_from(max_notes_per_user)
+                .unwrap_or(Self::DEFAULT_MAX_NOTES),
             idempotency_ttl: Duration::from_secs(ttl),
         })
     }
@@ -59,7 +78,9 @@ fn number(
     min: u64,
     max: u64,
 ) -> Result<u64, ConfigError> {
-    let Some(raw) = get(name) else { return Ok(default) };
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
     match raw.trim().parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(ConfigError::Invalid {
@@ -79,7 +100,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -93,12 +117,24 @@ mod tests {
 
     #[test]
     fn missing_table_and_bad_numbers_are_named_in_the_error() {
-        assert_eq!(cfg(&[]).unwrap_err().to_string(), "TABLE_NAME is not set (required)");
+        assert_eq!(
+            cfg(&[]).unwrap_err().to_string(),
+            "TABLE_NAME is not set (required)"
+        );
         let e = cfg(&[("TABLE_NAME", "notes"), ("MAX_NOTES_PER_USER", "lots")]).unwrap_err();
-        assert!(e.to_string().starts_with("MAX_NOTES_PER_USER=\"lots\" is invalid"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("MAX_NOTES_PER_USER=\"lots\" is invalid"),
+            "{e}"
+        );
         assert!(cfg(&[("TABLE_NAME", "notes"), ("MAX_NOTES_PER_USER", "0")]).is_err());
         assert!(cfg(&[("TABLE_NAME", "notes"), ("IDEMPOTENCY_TTL_SECONDS", "5")]).is_err());
         assert!(cfg(&[("TABLE_NAME", "no spaces")]).is_err());
-        assert_eq!(cfg(&[("TABLE_NAME", "t-1"), ("MAX_NOTES_PER_USER", "5")]).unwrap().max_notes_per_user, 5);
+        assert_eq!(
+            cfg(&[("TABLE_NAME", "t-1"), ("MAX_NOTES_PER_USER", "5")])
+                .unwrap()
+                .max_notes_per_user,
+            5
+        );
     }
 }

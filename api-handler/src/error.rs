@@ -21,7 +21,14 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None, allow: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+            allow: None,
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -44,7 +51,11 @@ impl ApiError {
     }
 
     pub fn unavailable() -> Self {
-        let mut e = Self::new(503, "service_unavailable", "the service is busy; retry after the indicated delay");
+        let mut e = Self::new(
+            503,
+            "service_unavailable",
+            "the service is busy; retry after the indicated delay",
+        );
         e.retry_after = Some(1);
         e
     }
@@ -64,9 +75,16 @@ impl ApiError {
         struct Outer<'a> {
             error: Inner<'a>,
         }
-        let doc = Outer { error: Inner { code: self.code, message: &self.message, field: self.field.as_deref() } };
+        let doc = Outer {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
+        };
         // Serialising plain strings cannot fail; keep a constant fallback anyway.
-        serde_json::to_string(&doc)
-            .unwrap_or_else(|_| r#"{"error":{"code":"internal_error","message":"internal error","field":null}}"#.into())
+        serde_json::to_string(&doc).unwrap_or_else(|_| {
+            r#"{"error":{"code":"internal_error","message":"internal error","field":null}}"#.into()
+        })
     }
 }

@@ -8,18 +8,24 @@ use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
 
 use auth_context::{AuthorizerContext, ContextError};
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayRequestAuthorizer};
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayRequestAuthorizer,
+};
 use aws_lambda_events::encodings::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
+use http::header::{
+    ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Map, Value};
 
 use crate::api::{ADMIN_GROUP, App, Reply, StoreOr, store_failure};
 use crate::error::ApiError;
 use crate::model::{
-    Cursor, FieldError, IdempotencyKey, IfMatch, Limit, NoteBody, NoteContent, NoteId, NoteTitle, Owner, Tags,
+    Cursor, FieldError, IdempotencyKey, IfMatch, Limit, NoteBody, NoteContent, NoteId, NoteTitle,
+    Owner, Tags,
 };
 use crate::routes::{Route, route};
 use crate::store::NoteStore;
@@ -32,18 +38,27 @@ pub async fn handle<S: NoteStore>(
     app: &App<S>,
     event: LambdaEvent<ApiGatewayProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, lambda_runtime::Error> {
-    Ok(respond(app, &event.payload, &event.context.request_id, SystemTime::now()).await)
+    Ok(respond(
+        app,
+        &event.payload,
+        &event.context.request_id,
+        SystemTime::now(),
+    )
+    .await)
 }
 
 /// Reads the caller from `requestContext.authorizer`: the flat REST fields,
 /// or an HTTP API v2 style `lambda` object if that is what arrived.
 pub fn caller(authorizer: &ApiGatewayRequestAuthorizer) -> Result<AuthorizerContext, ContextError> {
-    AuthorizerContext::from_fields(&authorizer.fields).or_else(|e| match authorizer.fields.get("lambda") {
-        Some(Value::Object(inner)) => {
-            let fields: HashMap<String, Value> = inner.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            AuthorizerContext::from_fields(&fields)
+    AuthorizerContext::from_fields(&authorizer.fields).or_else(|e| {
+        match authorizer.fields.get("lambda") {
+            Some(Value::Object(inner)) => {
+                let fields: HashMap<String, Value> =
+                    inner.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                AuthorizerContext::from_fields(&fields)
+            }
+            _ => Err(e),
         }
-        _ => Err(e),
     })
 }
 
@@ -110,7 +125,11 @@ fn authenticate(
             // Only reachable if the route is not behind the authorizer:
             // a deployment bug, so it is logged loudly, and nobody is served.
             tracing::error!(request_id, route = r.name(), error = %e, "no caller in the authorizer context");
-            Err(ApiError::new(401, "unauthorized", "no authenticated caller"))
+            Err(ApiError::new(
+                401,
+                "unauthorized",
+                "no authenticated caller",
+            ))
         }
     }
 }
@@ -122,7 +141,9 @@ async fn dispatch<S: NoteStore>(
     req: &ApiGatewayProxyRequest,
     now: SystemTime,
 ) -> Result<Reply, StoreOr> {
-    let Some(caller) = caller else { return Ok(App::<S>::health()?) };
+    let Some(caller) = caller else {
+        return Ok(App::<S>::health()?);
+    };
     // The partition comes from the authorizer's `sub` and nothing else.
     let owner = Owner::parse(&caller.sub)
         .map_err(|_| ApiError::new(401, "unauthorized", "the caller's sub is not usable"))?;
@@ -145,9 +166,13 @@ async fn dispatch<S: NoteStore>(
         Route::ReplaceNote(id) => {
             let id = note_id(id)?;
             let Some(raw) = header(req, "if-match")? else {
-                return Err(ApiError::new(428, "precondition_required", "PUT needs If-Match with the note's ETag")
-                    .with_field("If-Match")
-                    .into());
+                return Err(ApiError::new(
+                    428,
+                    "precondition_required",
+                    "PUT needs If-Match with the note's ETag",
+                )
+                .with_field("If-Match")
+                .into());
             };
             let expected = IfMatch::parse(raw).map_err(ApiError::invalid_parameter)?;
             let content = note_content(req)?;
@@ -155,8 +180,10 @@ async fn dispatch<S: NoteStore>(
         }
         Route::DeleteNote(id) => {
             let id = note_id(id)?;
-            let expected =
-                header(req, "if-match")?.map(IfMatch::parse).transpose().map_err(ApiError::invalid_parameter)?;
+            let expected = header(req, "if-match")?
+                .map(IfMatch::parse)
+                .transpose()
+                .map_err(ApiError::invalid_parameter)?;
             app.delete(&owner, id, expected).await
         }
         Route::AdminListNotes(sub) => {
@@ -187,12 +214,16 @@ fn page_params(req: &ApiGatewayProxyRequest) -> Result<(Limit, Option<Cursor>), 
 }
 
 /// A header as text; present but not visible ASCII is a 400.
-fn header<'a>(req: &'a ApiGatewayProxyRequest, name: &'static str) -> Result<Option<&'a str>, ApiError> {
+fn header<'a>(
+    req: &'a ApiGatewayProxyRequest,
+    name: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
     req.headers
         .get(name)
         .map(|v| {
             v.to_str().map_err(|_| {
-                ApiError::new(400, "invalid_parameter", "header is not visible ASCII").with_field(name.to_owned())
+                ApiError::new(400, "invalid_parameter", "header is not visible ASCII")
+                    .with_field(name.to_owned())
             })
         })
         .transpose()
@@ -214,15 +245,22 @@ fn notes_url(req: &ApiGatewayProxyRequest) -> String {
 
 /// The JSON object body of a POST/PUT: size (413), media type (415), syntax (400).
 fn json_object(req: &ApiGatewayProxyRequest) -> Result<Map<String, Value>, ApiError> {
-    let too_large =
-        || ApiError::new(413, "payload_too_large", format!("request body exceeds {MAX_BODY_BYTES} bytes"));
+    let too_large = || {
+        ApiError::new(
+            413,
+            "payload_too_large",
+            format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+        )
+    };
     let raw = req.body.as_deref().unwrap_or_default();
     let bytes: Cow<'_, [u8]> = if req.is_base64_encoded {
         if raw.len() > MAX_BODY_BYTES.div_ceil(3) * 4 {
             return Err(too_large());
         }
         Cow::Owned(
-            STANDARD.decode(raw).map_err(|_| ApiError::new(400, "invalid_json", "body is not valid base64"))?,
+            STANDARD
+                .decode(raw)
+                .map_err(|_| ApiError::new(400, "invalid_json", "body is not valid base64"))?,
         )
     } else {
         Cow::Borrowed(raw.as_bytes())
@@ -234,23 +272,42 @@ fn json_object(req: &ApiGatewayProxyRequest) -> Result<Map<String, Value>, ApiEr
         .and_then(|ct| ct.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(ApiError::new(415, "unsupported_media_type", "send the body as Content-Type: application/json")
-            .with_field("Content-Type"));
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "send the body as Content-Type: application/json",
+        )
+        .with_field("Content-Type"));
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::new(400, "invalid_json", "the body must be a JSON object")),
-        Err(_) => Err(ApiError::new(400, "invalid_json", "the body is not valid JSON")),
+        Ok(_) => Err(ApiError::new(
+            400,
+            "invalid_json",
+            "the body must be a JSON object",
+        )),
+        Err(_) => Err(ApiError::new(
+            400,
+            "invalid_json",
+            "the body is not valid JSON",
+        )),
     }
 }
 
 /// `{"title", "body", "tags"?}` and nothing else.
 fn note_content(req: &ApiGatewayProxyRequest) -> Result<NoteContent, ApiError> {
     let mut m = json_object(req)?;
-    if let Some(unknown) = m.keys().find(|k| !matches!(k.as_str(), "title" | "body" | "tags")) {
-        return Err(ApiError::new(400, "unknown_field", "unknown field").with_field(unknown.clone()));
+    if let Some(unknown) = m
+        .keys()
+        .find(|k| !matches!(k.as_str(), "title" | "body" | "tags"))
+    {
+        return Err(
+            ApiError::new(400, "unknown_field", "unknown field").with_field(unknown.clone())
+        );
     }
-    let missing = |f: &str| ApiError::new(400, "missing_field", "this field is required").with_field(f.to_owned());
+    let missing = |f: &str| {
+        ApiError::new(400, "missing_field", "this field is required").with_field(f.to_owned())
+    };
     let not_string = |f: &str| ApiError::invalid_field(FieldError::new(f, "must be a string"));
     let title = match m.remove("title") {
         Some(Value::String(s)) => NoteTitle::parse(&s).map_err(ApiError::invalid_field)?,
@@ -272,7 +329,12 @@ fn note_content(req: &ApiGatewayProxyRequest) -> Result<NoteContent, ApiError> {
                 .collect::<Result<Vec<&str>, _>>()?;
             Tags::parse(strings.into_iter()).map_err(ApiError::invalid_field)?
         }
-        Some(_) => return Err(ApiError::invalid_field(FieldError::new("tags", "must be an array of strings"))),
+        Some(_) => {
+            return Err(ApiError::invalid_field(FieldError::new(
+                "tags",
+                "must be an array of strings",
+            )));
+        }
     };
     Ok(NoteContent { title, body, tags })
 }
@@ -281,10 +343,13 @@ fn base_response(status: u16, body: Option<String>) -> ApiGatewayProxyResponse {
     let mut r = ApiGatewayProxyResponse::default();
     r.status_code = i64::from(status);
     // Every answer is private to the caller: never cache it anywhere.
-    r.headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r.headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r.headers
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers
+        .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if let Some(b) = body {
-        r.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         r.body = Some(Body::Text(b));
     }
     r

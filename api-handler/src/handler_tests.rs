@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequestContext};
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequestContext,
+};
 use aws_lambda_events::encodings::Body;
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
@@ -57,12 +59,17 @@ fn with_body(mut req: ApiGatewayProxyRequest, body: &str) -> ApiGatewayProxyRequ
     req
 }
 
-fn with_header(mut req: ApiGatewayProxyRequest, name: &'static str, value: &str) -> ApiGatewayProxyRequest {
-    req.headers.insert(name, HeaderValue::from_str(value).unwrap());
+fn with_header(
+    mut req: ApiGatewayProxyRequest,
+    name: &'static str,
+    value: &str,
+) -> ApiGatewayProxyRequest {
+    req.headers
+        .insert(name, HeaderValue::from_str(value).unwrap());
     req
 }
 
-async fn call(app: &App<MemoryStore>, req: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
+async fn call<S: NoteStore>(app: &App<S>, req: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
     respond(app, req, "test-request", SystemTime::now()).await
 }
 
@@ -81,13 +88,23 @@ fn assert_error(r: &ApiGatewayProxyResponse, status: i64, code: &str, field: Opt
     assert_eq!(r.status_code, status, "{:?}", r.body);
     let v = json_of(r);
     assert_eq!(v["error"]["code"], code, "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
     assert_eq!(v["error"]["field"].as_str(), field, "{v}");
     assert_eq!(hdr(r, "content-type"), Some("application/json"));
 }
 
 async fn create(app: &App<MemoryStore>, sub: &str, title: &str) -> Value {
-    let req = as_user(with_body(fixture("post-notes"), &json!({"title": title, "body": "b"}).to_string()), sub);
+    let req = as_user(
+        with_body(
+            fixture("post-notes"),
+            &json!({"title": title, "body": "b"}).to_string(),
+        ),
+        sub,
+    );
     let r = call(app, &req).await;
     assert_eq!(r.status_code, 201, "{:?}", r.body);
     json_of(&r)
@@ -105,7 +122,10 @@ async fn a_request_without_sub_is_401_never_a_default_user() {
     let mut req = fixture("get-notes");
     req.request_context.authorizer.fields.clear();
     assert_error(&call(&app(5), &req).await, 401, "unauthorized", None);
-    req.request_context.authorizer.fields.insert("sub".into(), json!(""));
+    req.request_context
+        .authorizer
+        .fields
+        .insert("sub".into(), json!(""));
     assert_error(&call(&app(5), &req).await, 401, "unauthorized", None);
 }
 
@@ -132,7 +152,10 @@ async fn create_then_get_round_trips_with_location_and_etag() {
     assert_eq!(r.status_code, 201);
     let note = json_of(&r);
     let id = note["id"].as_str().unwrap();
-    assert_eq!(hdr(&r, "location"), Some(format!("/prod/notes/{id}").as_str()));
+    assert_eq!(
+        hdr(&r, "location"),
+        Some(format!("/prod/notes/{id}").as_str())
+    );
     assert_eq!(hdr(&r, "etag"), Some("\"1\""));
     assert_eq!(hdr(&r, "cache-control"), Some("no-store"));
     assert_eq!(note["title"], "Groceries");
@@ -150,36 +173,90 @@ async fn bodies_are_checked_for_size_media_type_syntax_and_fields() {
     let app = app(5);
     let post = fixture("post-notes");
     let big = format!(r#"{{"title":"t","body":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
-    assert_error(&call(&app, &with_body(post.clone(), &big)).await, 413, "payload_too_large", None);
+    assert_error(
+        &call(&app, &with_body(post.clone(), &big)).await,
+        413,
+        "payload_too_large",
+        None,
+    );
 
     let mut no_ct = post.clone();
     no_ct.headers.remove("content-type");
-    assert_error(&call(&app, &no_ct).await, 415, "unsupported_media_type", Some("Content-Type"));
+    assert_error(
+        &call(&app, &no_ct).await,
+        415,
+        "unsupported_media_type",
+        Some("Content-Type"),
+    );
     let text = with_header(post.clone(), "content-type", "text/plain");
-    assert_error(&call(&app, &text).await, 415, "unsupported_media_type", Some("Content-Type"));
-    let charset = with_header(with_body(post.clone(), r#"{"title":"t","body":""}"#), "content-type", "application/json; charset=utf-8");
+    assert_error(
+        &call(&app, &text).await,
+        415,
+        "unsupported_media_type",
+        Some("Content-Type"),
+    );
+    let charset = with_header(
+        with_body(post.clone(), r#"{"title":"t","body":""}"#),
+        "content-type",
+        "application/json; charset=utf-8",
+    );
     assert_eq!(call(&app, &charset).await.status_code, 201);
 
     let cases: &[(&str, &str, Option<&str>)] = &[
         ("{", "invalid_json", None),
         ("", "invalid_json", None),
         ("[1]", "invalid_json", None),
-        (r#"{"title":"t","body":"b","owner":"x"}"#, "unknown_field", Some("owner")),
+        (
+            r#"{"title":"t","body":"b","owner":"x"}"#,
+            "unknown_field",
+            Some("owner"),
+        ),
         (r#"{"body":"b"}"#, "missing_field", Some("title")),
         (r#"{"title":"t"}"#, "missing_field", Some("body")),
-        (r#"{"title":"   ","body":"b"}"#, "invalid_field", Some("title")),
+        (
+            r#"{"title":"   ","body":"b"}"#,
+            "invalid_field",
+            Some("title"),
+        ),
         (r#"{"title":5,"body":"b"}"#, "invalid_field", Some("title")),
-        (r#"{"title":"t","body":"b","tags":["ok","NO"]}"#, "invalid_field", Some("tags[1]")),
-        (r#"{"title":"t","body":"b","tags":[1]}"#, "invalid_field", Some("tags[0]")),
-        (r#"{"title":"t","body":"b","tags":"a"}"#, "invalid_field", Some("tags")),
+        (
+            r#"{"title":"t","body":"b","tags":["ok","NO"]}"#,
+            "invalid_field",
+            Some("tags[1]"),
+        ),
+        (
+            r#"{"title":"t","body":"b","tags":[1]}"#,
+            "invalid_field",
+            Some("tags[0]"),
+        ),
+        (
+            r#"{"title":"t","body":"b","tags":"a"}"#,
+            "invalid_field",
+            Some("tags"),
+        ),
     ];
     for (body, code, field) in cases {
-        assert_error(&call(&app, &with_body(post.clone(), body)).await, 400, code, *field);
+        assert_error(
+            &call(&app, &with_body(post.clone(), body)).await,
+            400,
+            code,
+            *field,
+        );
     }
     let long_body = json!({"title": "t", "body": "y".repeat(20_001)}).to_string();
-    assert_error(&call(&app, &with_body(post.clone(), &long_body)).await, 400, "invalid_field", Some("body"));
+    assert_error(
+        &call(&app, &with_body(post.clone(), &long_body)).await,
+        400,
+        "invalid_field",
+        Some("body"),
+    );
     let many_tags = json!({"title": "t", "body": "", "tags": vec!["a"; 11]}).to_string();
-    assert_error(&call(&app, &with_body(post, &many_tags)).await, 400, "invalid_field", Some("tags"));
+    assert_error(
+        &call(&app, &with_body(post, &many_tags)).await,
+        400,
+        "invalid_field",
+        Some("tags"),
+    );
     // Nothing above was stored.
     let list = json_of(&call(&app, &fixture("get-notes")).await);
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
@@ -202,28 +279,59 @@ async fn bad_ids_are_400_and_unknown_ids_404() {
     let app = app(5);
     let r = call(&app, &at_path(fixture("get-note"), "/notes/not-a-ulid")).await;
     assert_error(&r, 400, "invalid_parameter", Some("id"));
-    assert_error(&call(&app, &fixture("get-note")).await, 404, "not_found", None);
-    assert_error(&call(&app, &fixture("put-note")).await, 404, "not_found", None);
-    assert_error(&call(&app, &fixture("delete-note")).await, 404, "not_found", None);
+    assert_error(
+        &call(&app, &fixture("get-note")).await,
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &call(&app, &fixture("put-note")).await,
+        404,
+        "not_found",
+        None,
+    );
+    assert_error(
+        &call(&app, &fixture("delete-note")).await,
+        404,
+        "not_found",
+        None,
+    );
 }
 
 #[tokio::test]
 async fn put_needs_if_match_and_bumps_the_version() {
     let app = app(5);
-    let id = create(&app, ALICE, "first").await["id"].as_str().unwrap().to_owned();
+    let id = create(&app, ALICE, "first").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let put = at_path(fixture("put-note"), &format!("/notes/{id}"));
 
     let mut no_if_match = put.clone();
     no_if_match.headers.remove("if-match");
-    assert_error(&call(&app, &no_if_match).await, 428, "precondition_required", Some("If-Match"));
+    assert_error(
+        &call(&app, &no_if_match).await,
+        428,
+        "precondition_required",
+        Some("If-Match"),
+    );
     let bad = with_header(put.clone(), "if-match", "W/\"1\"");
-    assert_error(&call(&app, &bad).await, 400, "invalid_parameter", Some("If-Match"));
+    assert_error(
+        &call(&app, &bad).await,
+        400,
+        "invalid_parameter",
+        Some("If-Match"),
+    );
 
     let r = call(&app, &put).await;
     assert_eq!(r.status_code, 200, "{:?}", r.body);
     assert_eq!(hdr(&r, "etag"), Some("\"2\""));
     let v = json_of(&r);
-    assert_eq!((v["title"].as_str(), v["version"].as_u64()), (Some("Groceries (updated)"), Some(2)));
+    assert_eq!(
+        (v["title"].as_str(), v["version"].as_u64()),
+        (Some("Groceries (updated)"), Some(2))
+    );
 
     // The same If-Match again is now stale.
     assert_error(&call(&app, &put).await, 412, "precondition_failed", None);
@@ -234,7 +342,10 @@ async fn put_needs_if_match_and_bumps_the_version() {
 #[tokio::test]
 async fn delete_honours_if_match_and_frees_quota() {
     let app = app(1);
-    let id = create(&app, ALICE, "only").await["id"].as_str().unwrap().to_owned();
+    let id = create(&app, ALICE, "only").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let del = at_path(fixture("delete-note"), &format!("/notes/{id}"));
     assert_error(&call(&app, &del).await, 412, "precondition_failed", None); // fixture says "2"
     let r = call(&app, &with_header(del.clone(), "if-match", "\"1\"")).await;
@@ -251,7 +362,12 @@ async fn quota_exceeded_is_409_with_a_stable_code() {
     let app = app(2);
     create(&app, ALICE, "a").await;
     create(&app, ALICE, "b").await;
-    assert_error(&call(&app, &fixture("post-notes")).await, 409, "quota_exceeded", None);
+    assert_error(
+        &call(&app, &fixture("post-notes")).await,
+        409,
+        "quota_exceeded",
+        None,
+    );
     // Other users have their own quota.
     create(&app, "bob", "c").await;
 }
@@ -269,14 +385,24 @@ async fn idempotency_key_replays_the_first_answer_or_refuses_a_different_body() 
     assert_eq!(hdr(&again, "idempotent-replayed"), Some("true"));
 
     let other = with_body(req.clone(), r#"{"title":"something else","body":""}"#);
-    assert_error(&call(&app, &other).await, 422, "idempotency_key_reused", Some("Idempotency-Key"));
+    assert_error(
+        &call(&app, &other).await,
+        422,
+        "idempotency_key_reused",
+        Some("Idempotency-Key"),
+    );
     // Bob's identical key is his own.
     assert_eq!(call(&app, &as_user(req, "bob")).await.status_code, 201);
     let me = json_of(&call(&app, &fixture("get-me")).await);
     assert_eq!(me["noteCount"], 1);
 
     let bad = with_header(fixture("post-notes"), "idempotency-key", "has space");
-    assert_error(&call(&app, &bad).await, 400, "invalid_parameter", Some("Idempotency-Key"));
+    assert_error(
+        &call(&app, &bad).await,
+        400,
+        "invalid_parameter",
+        Some("Idempotency-Key"),
+    );
 }
 
 #[tokio::test]
@@ -285,21 +411,40 @@ async fn listing_is_newest_first_with_an_opaque_cursor() {
     let t0 = SystemTime::now();
     let post = fixture("post-notes");
     for i in 0..5u64 {
-        let req = with_body(post.clone(), &json!({"title": format!("n{i}"), "body": ""}).to_string());
-        assert_eq!(respond(&app, &req, "r", t0 + Duration::from_millis(i)).await.status_code, 201);
+        let req = with_body(
+            post.clone(),
+            &json!({"title": format!("n{i}"), "body": ""}).to_string(),
+        );
+        assert_eq!(
+            respond(&app, &req, "r", t0 + Duration::from_millis(i))
+                .await
+                .status_code,
+            201
+        );
     }
     let mut req = fixture("get-notes");
-    req.query_string_parameters = [("limit".to_string(), "2".to_string())].into_iter().collect::<HashMap<_, _>>().into();
+    req.query_string_parameters = [("limit".to_string(), "2".to_string())]
+        .into_iter()
+        .collect::<HashMap<_, _>>()
+        .into();
     let mut titles = Vec::new();
     let mut pages = 0;
     loop {
         let page = json_of(&call(&app, &req).await);
         pages += 1;
-        titles.extend(page["items"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap().to_owned()));
+        titles.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["title"].as_str().unwrap().to_owned()),
+        );
         match page["nextCursor"].as_str() {
             Some(c) => {
                 let q: HashMap<String, String> =
-                    [("limit".into(), "2".into()), ("cursor".into(), c.into())].into_iter().collect();
+                    [("limit".into(), "2".into()), ("cursor".into(), c.into())]
+                        .into_iter()
+                        .collect();
                 req.query_string_parameters = q.into();
             }
             None => break,
@@ -308,7 +453,12 @@ async fn listing_is_newest_first_with_an_opaque_cursor() {
     assert_eq!(titles, ["n4", "n3", "n2", "n1", "n0"]);
     assert_eq!(pages, 3);
 
-    for (k, v, code) in [("cursor", "garbage!", "invalid_cursor"), ("cursor", "AQ", "invalid_cursor"), ("limit", "0", "invalid_parameter"), ("limit", "101", "invalid_parameter")] {
+    for (k, v, code) in [
+        ("cursor", "garbage!", "invalid_cursor"),
+        ("cursor", "AQ", "invalid_cursor"),
+        ("limit", "0", "invalid_parameter"),
+        ("limit", "101", "invalid_parameter"),
+    ] {
         let q: HashMap<String, String> = [(k.to_string(), v.to_string())].into_iter().collect();
         req.query_string_parameters = q.into();
         assert_error(&call(&app, &req).await, 400, code, Some(k));
@@ -325,19 +475,34 @@ async fn admin_listing_rechecks_the_group() {
     assert_eq!(json_of(&r)["items"][0]["title"], "alice's");
 
     let mut not_admin = admin.clone();
-    not_admin.request_context.authorizer.fields.insert("groups".into(), json!("users administrators"));
+    not_admin
+        .request_context
+        .authorizer
+        .fields
+        .insert("groups".into(), json!("users administrators"));
     assert_error(&call(&app, &not_admin).await, 403, "forbidden", None);
     let bad_sub = at_path(admin, "/admin/users/a%20b%00/notes");
-    assert_error(&call(&app, &bad_sub).await, 400, "invalid_parameter", Some("sub"));
+    assert_error(
+        &call(&app, &bad_sub).await,
+        400,
+        "invalid_parameter",
+        Some("sub"),
+    );
 }
 
 #[tokio::test]
 async fn another_users_notes_are_invisible() {
     let app = app(5);
-    let id = create(&app, ALICE, "private").await["id"].as_str().unwrap().to_owned();
+    let id = create(&app, ALICE, "private").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/notes/{id}");
     for name in ["get-note", "put-note", "delete-note"] {
-        let req = as_user(with_header(at_path(fixture(name), &path), "if-match", "\"1\""), "bob");
+        let req = as_user(
+            with_header(at_path(fixture(name), &path), "if-match", "\"1\""),
+            "bob",
+        );
         assert_error(&call(&app, &req).await, 404, "not_found", None);
     }
     let list = json_of(&call(&app, &as_user(fixture("get-notes"), "bob")).await);
@@ -357,12 +522,153 @@ fn http_api_v2_lambda_context_is_read_the_same_way() {
     }))
     .unwrap();
     let c = caller(&ctx.authorizer.unwrap()).unwrap();
-    assert_eq!((c.sub.as_str(), c.username.as_str(), c.auth_time), (ALICE, "alice", 5));
+    assert_eq!(
+        (c.sub.as_str(), c.username.as_str(), c.auth_time),
+        (ALICE, "alice", 5)
+    );
     assert!(c.in_group("admin"));
 
     // A REST context that nests `lambda` (as some proxies forward it) works too.
     let mut rest = fixture("get-me").request_context.authorizer;
     let flat = std::mem::take(&mut rest.fields);
-    rest.fields.insert("lambda".into(), Value::Object(flat.into_iter().collect()));
+    rest.fields
+        .insert("lambda".into(), Value::Object(flat.into_iter().collect()));
     assert_eq!(caller(&rest).unwrap().sub, ALICE);
+}
+
+mod dynamodb_failures {
+    //! The DynamoDB store's error mapping, with `aws-smithy-mocks` standing
+    //! in for the service: throttling survives the SDK's retries → 503 with
+    //! `Retry-After`; a non-transient error → 500. No detail leaks.
+
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::store::dynamo::DynamoStore;
+
+    const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
+    const NO_TABLE: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#;
+
+    fn dynamo_app(client: Client) -> App<DynamoStore> {
+        let cfg = Config::from_lookup(|k| (k == "TABLE_NAME").then(|| "notes".to_owned())).unwrap();
+        App::new(DynamoStore::new(client, "notes"), cfg)
+    }
+
+    fn retrying(conf: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder {
+        conf.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    }
+
+    #[tokio::test]
+    async fn throttling_after_sdk_retries_is_503_with_retry_after() {
+        let get = mock!(Client::get_item)
+            .sequence()
+            .http_status(400, Some(THROTTLED.into()))
+            .times(3)
+            .build();
+        let txn = mock!(Client::transact_write_items)
+            .sequence()
+            .http_status(400, Some(THROTTLED.into()))
+            .times(3)
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &txn], retrying);
+        let app = dynamo_app(client);
+
+        let r = call(&app, &fixture("get-note")).await;
+        assert_error(&r, 503, "service_unavailable", None);
+        assert_eq!(hdr(&r, "retry-after"), Some("1"));
+        assert_eq!(get.num_calls(), 3, "the SDK retried before we gave up");
+        assert!(
+            !json_of(&r).to_string().contains("Throttling"),
+            "no internal detail in the answer"
+        );
+
+        let r = call(&app, &fixture("post-notes")).await;
+        assert_error(&r, 503, "service_unavailable", None);
+        assert_eq!(hdr(&r, "retry-after"), Some("1"));
+        assert_eq!(txn.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_non_transient_store_error_is_a_plain_500() {
+        let get = mock!(Client::get_item)
+            .sequence()
+            .http_status(400, Some(NO_TABLE.into()))
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get], retrying);
+        let r = call(&dynamo_app(client), &fixture("get-note")).await;
+        assert_error(&r, 500, "internal_error", None);
+        assert_eq!(get.num_calls(), 1, "not retried");
+        assert!(hdr(&r, "retry-after").is_none());
+    }
+}
+
+mod access_log {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_json_line_per_request_without_contents_or_credentials() {
+        let out = Captured::default();
+        let sink = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || sink.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let app = app(5);
+        let secret_body = r#"{"title":"TOP-SECRET-TITLE","body":"TOP-SECRET-BODY"}"#;
+        let req = with_header(
+            with_body(fixture("post-notes"), secret_body),
+            "authorization",
+            "Bearer eyJSECRET.TOKEN",
+        );
+        let req = with_header(req, "idempotency-key", "KEY-SECRET-ish");
+        assert_eq!(
+            respond(&app, &req, "req-123", SystemTime::now())
+                .await
+                .status_code,
+            201
+        );
+
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let line = &lines[0];
+        assert_eq!(line["request_id"], "req-123");
+        assert_eq!(line["sub"], ALICE);
+        assert_eq!(line["route"], "POST /notes");
+        assert_eq!(line["status"], 201);
+        assert!(line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+        for secret in ["TOP-SECRET", "eyJSECRET", "KEY-SECRET"] {
+            assert!(!text.contains(secret), "{secret} leaked into {text}");
+        }
+    }
 }

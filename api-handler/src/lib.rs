@@ -13,7 +13,10 @@
 //!   [`store::memory::MemoryStore`].
 //! - [`error`]: the JSON error shape and codes.
 //! - [`config`]: environment configuration, read once at init.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod api;
 pub mod config;

@@ -20,7 +20,10 @@ async fn main() -> Result<(), Error> {
 
     let config = Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
     let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.table_name.clone(),
+    );
     let app = App::new(store, config);
     let app = &app;
     run(service_fn(move |event: LambdaEvent<_>| handle(app, event))).await

@@ -20,7 +20,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -36,11 +39,16 @@ impl Owner {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let ok = !raw.is_empty()
             && raw.len() <= Self::MAX_LEN
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:@+".contains(&b));
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:@+".contains(&b));
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(FieldError::new("sub", "must be 1-128 characters of [A-Za-z0-9-_.:@+]"))
+            Err(FieldError::new(
+                "sub",
+                "must be 1-128 characters of [A-Za-z0-9-_.:@+]",
+            ))
         }
     }
 
@@ -61,7 +69,10 @@ impl NoteTitle {
         let t = raw.trim();
         let n = t.chars().count();
         if n == 0 || n > Self::MAX_CHARS {
-            return Err(FieldError::new("title", "must be 1-200 characters after trimming"));
+            return Err(FieldError::new(
+                "title",
+                "must be 1-200 characters after trimming",
+            ));
         }
         Ok(Self(t.to_owned()))
     }
@@ -103,11 +114,16 @@ impl Tag {
     pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
         let ok = !raw.is_empty()
             && raw.len() <= Self::MAX_CHARS
-            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(FieldError::new(field, "each tag must be 1-32 characters of [a-z0-9-]"))
+            Err(FieldError::new(
+                field,
+                "each tag must be 1-32 characters of [a-z0-9-]",
+            ))
         }
     }
 
@@ -183,7 +199,9 @@ impl Limit {
     pub const MAX: u8 = 100;
 
     pub fn parse(raw: Option<&str>) -> Result<Self, FieldError> {
-        let Some(raw) = raw else { return Ok(Self::DEFAULT) };
+        let Some(raw) = raw else {
+            return Ok(Self::DEFAULT);
+        };
         match raw.parse::<u8>() {
             Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
             _ => Err(FieldError::new("limit", "must be an integer from 1 to 100")),
@@ -226,7 +244,9 @@ impl Cursor {
             return Err(bad());
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-        let Some((&Self::VERSION, rest)) = bytes.split_first() else { return Err(bad()) };
+        let Some((&Self::VERSION, rest)) = bytes.split_first() else {
+            return Err(bad());
+        };
         let ulid: [u8; 16] = rest.try_into().map_err(|_| bad())?;
         Ok(Self(NoteId(Ulid::from_bytes(ulid))))
     }
@@ -273,7 +293,9 @@ impl IfMatch {
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|d| d.parse::<u64>().ok())
             .map(|v| Self::Version(Version(v)))
-            .ok_or_else(|| FieldError::new("If-Match", "must be * or one strong ETag such as \"3\""))
+            .ok_or_else(|| {
+                FieldError::new("If-Match", "must be * or one strong ETag such as \"3\"")
+            })
     }
 }
 
@@ -283,11 +305,15 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let ok = !raw.is_empty() && raw.len() <= 128 && raw.bytes().all(|b| (0x21..=0x7e).contains(&b));
+        let ok =
+            !raw.is_empty() && raw.len() <= 128 && raw.bytes().all(|b| (0x21..=0x7e).contains(&b));
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(FieldError::new("Idempotency-Key", "must be 1-128 printable ASCII characters"))
+            Err(FieldError::new(
+                "Idempotency-Key",
+                "must be 1-128 printable ASCII characters",
+            ))
         }
     }
 
@@ -306,26 +332,38 @@ mod tests {
         assert!(NoteTitle::parse("   ").is_err());
         assert!(NoteTitle::parse("").is_err());
         assert!(NoteTitle::parse(&"é".repeat(200)).is_ok());
-        assert_eq!(NoteTitle::parse(&"x".repeat(201)).unwrap_err().field, "title");
+        assert_eq!(
+            NoteTitle::parse(&"x".repeat(201)).unwrap_err().field,
+            "title"
+        );
     }
 
     #[test]
     fn body_may_be_empty_and_is_bounded_in_characters() {
         assert!(NoteBody::parse(String::new()).is_ok());
         assert!(NoteBody::parse("é".repeat(20_000)).is_ok());
-        assert_eq!(NoteBody::parse("x".repeat(20_001)).unwrap_err().field, "body");
+        assert_eq!(
+            NoteBody::parse("x".repeat(20_001)).unwrap_err().field,
+            "body"
+        );
     }
 
     #[test]
     fn tags_follow_the_charset_length_and_count_rules() {
         assert!(Tags::parse(["a-1", "zz"].into_iter()).is_ok());
-        assert_eq!(Tags::parse(["ok", "Bad"].into_iter()).unwrap_err().field, "tags[1]");
+        assert_eq!(
+            Tags::parse(["ok", "Bad"].into_iter()).unwrap_err().field,
+            "tags[1]"
+        );
         assert!(Tags::parse([""].into_iter()).is_err());
         assert!(Tags::parse(["a_b"].into_iter()).is_err());
         let long = "a".repeat(33);
         assert!(Tags::parse([long.as_str()].into_iter()).is_err());
         assert!(Tags::parse(std::iter::repeat_n("a", 10)).is_ok());
-        assert_eq!(Tags::parse(std::iter::repeat_n("a", 11)).unwrap_err().field, "tags");
+        assert_eq!(
+            Tags::parse(std::iter::repeat_n("a", 11)).unwrap_err().field,
+            "tags"
+        );
     }
 
     #[test]
@@ -353,7 +391,14 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         let enc = c.encode();
         // Every single-character change either fails or still names only a note id.
-        for bad in ["", "AA", "not base64!", &format!("{enc}A"), &enc[1..], "VVNFUiNvdGhlcg"] {
+        for bad in [
+            "",
+            "AA",
+            "not base64!",
+            &format!("{enc}A"),
+            &enc[1..],
+            "VVNFUiNvdGhlcg",
+        ] {
             assert_eq!(Cursor::decode(bad).unwrap_err().field, "cursor", "{bad:?}");
         }
         // A wrong version byte is refused.

@@ -39,19 +39,32 @@ impl Route<'_> {
 }
 
 fn method_not_allowed(allow: &'static str) -> ApiError {
-    let mut e = ApiError::new(405, "method_not_allowed", format!("method not allowed; allowed: {allow}"));
+    let mut e = ApiError::new(
+        405,
+        "method_not_allowed",
+        format!("method not allowed; allowed: {allow}"),
+    );
     e.allow = Some(allow);
     e
 }
 
 pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, ApiError> {
     // A trailing slash names the same resource; empty segments never match.
-    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let trimmed = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
     let Some(rest) = trimmed.strip_prefix('/') else {
         return Err(ApiError::new(404, "route_not_found", "no such route"));
     };
     let segments: Vec<&str> = rest.split('/').collect();
-    let get_only = |r: Route<'a>| if method == Method::GET { Ok(r) } else { Err(method_not_allowed("GET")) };
+    let get_only = |r: Route<'a>| {
+        if method == Method::GET {
+            Ok(r)
+        } else {
+            Err(method_not_allowed("GET"))
+        }
+    };
     match segments.as_slice() {
         ["health"] => get_only(Route::Health),
         ["me"] => get_only(Route::Me),
@@ -82,22 +95,48 @@ mod tests {
         assert_eq!(route(&Method::GET, "/notes"), Ok(Route::ListNotes));
         assert_eq!(route(&Method::POST, "/notes"), Ok(Route::CreateNote));
         assert_eq!(route(&Method::GET, "/notes/abc"), Ok(Route::GetNote("abc")));
-        assert_eq!(route(&Method::PUT, "/notes/abc"), Ok(Route::ReplaceNote("abc")));
-        assert_eq!(route(&Method::DELETE, "/notes/abc"), Ok(Route::DeleteNote("abc")));
-        assert_eq!(route(&Method::GET, "/admin/users/u1/notes"), Ok(Route::AdminListNotes("u1")));
+        assert_eq!(
+            route(&Method::PUT, "/notes/abc"),
+            Ok(Route::ReplaceNote("abc"))
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/notes/abc"),
+            Ok(Route::DeleteNote("abc"))
+        );
+        assert_eq!(
+            route(&Method::GET, "/admin/users/u1/notes"),
+            Ok(Route::AdminListNotes("u1"))
+        );
     }
 
     #[test]
     fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
-        for p in ["/", "", "/nope", "/notes/a/b", "/notes//", "//notes", "/admin/users//notes", "health"] {
+        for p in [
+            "/",
+            "",
+            "/nope",
+            "/notes/a/b",
+            "/notes//",
+            "//notes",
+            "/admin/users//notes",
+            "health",
+        ] {
             let e = route(&Method::GET, p).unwrap_err();
             assert_eq!((e.status, e.code), (404, "route_not_found"), "{p:?}");
         }
         let e = route(&Method::DELETE, "/notes").unwrap_err();
-        assert_eq!((e.status, e.code, e.allow), (405, "method_not_allowed", Some("GET, POST")));
+        assert_eq!(
+            (e.status, e.code, e.allow),
+            (405, "method_not_allowed", Some("GET, POST"))
+        );
         let e = route(&Method::POST, "/notes/x").unwrap_err();
         assert_eq!((e.status, e.allow), (405, Some("GET, PUT, DELETE")));
         assert_eq!(route(&Method::POST, "/health").unwrap_err().status, 405);
-        assert_eq!(route(&Method::DELETE, "/admin/users/u/notes").unwrap_err().status, 405);
+        assert_eq!(
+            route(&Method::DELETE, "/admin/users/u/notes")
+                .unwrap_err()
+                .status,
+            405
+        );
     }
 }

@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 use helpers::*;
 
 fn not_admin(mut req: ApiGatewayProxyRequest) -> ApiGatewayProxyRequest {
-    req.request_context.authorizer.fields.insert("groups".into(), json!("users"));
+    req.request_context
+        .authorizer
+        .fields
+        .insert("groups".into(), json!("users"));
     req
 }
 
@@ -36,11 +39,21 @@ fn every_api_fixture_round_trips_through_the_event_type() {
         // context fields plus principalId, equal to sub.
         let fields = &parsed.request_context.authorizer.fields;
         if !fields.is_empty() {
-            assert_eq!(fields.get("principalId"), fields.get("sub"), "{}", path.display());
+            assert_eq!(
+                fields.get("principalId"),
+                fields.get("sub"),
+                "{}",
+                path.display()
+            );
             let ctx = auth_context::AuthorizerContext::from_fields(fields).unwrap();
             let mut expected = serde_json::to_value(&ctx).unwrap();
             expected["principalId"] = json!(ctx.sub);
-            assert_eq!(serde_json::to_value(fields).unwrap(), expected, "{}", path.display());
+            assert_eq!(
+                serde_json::to_value(fields).unwrap(),
+                expected,
+                "{}",
+                path.display()
+            );
         }
         seen += 1;
     }
@@ -57,29 +70,46 @@ async fn each_route_happy_path_over_dynamodb() {
     assert_eq!(created.status_code, 201, "{:?}", created.body);
     let note = json_of(&created);
     let id = note["id"].as_str().unwrap().to_owned();
-    assert_eq!(header(&created, "location"), Some(format!("/prod/notes/{id}").as_str()));
+    assert_eq!(
+        header(&created, "location"),
+        Some(format!("/prod/notes/{id}").as_str())
+    );
     assert_eq!(header(&created, "etag"), Some("\"1\""));
     assert_eq!(note["tags"], json!(["home", "weekly"]));
 
     let me = json_of(&call(&app, &fixture("get-me")).await);
-    assert_eq!((me["noteCount"].as_u64(), me["noteQuota"].as_u64()), (Some(1), Some(10)));
+    assert_eq!(
+        (me["noteCount"].as_u64(), me["noteQuota"].as_u64()),
+        (Some(1), Some(10))
+    );
     assert_eq!(me["groups"], json!(["users"]));
 
     let path = format!("/notes/{id}");
     let got = call(&app, &at_path(fixture("get-note"), &path)).await;
-    assert_eq!((got.status_code, header(&got, "etag")), (200, Some("\"1\"")));
+    assert_eq!(
+        (got.status_code, header(&got, "etag")),
+        (200, Some("\"1\""))
+    );
     assert_eq!(json_of(&got), note);
 
     let list = json_of(&call(&app, &fixture("get-notes")).await);
     assert_eq!(list, json!({"items": [note], "nextCursor": null}));
 
     let put = call(&app, &at_path(fixture("put-note"), &path)).await;
-    assert_eq!((put.status_code, header(&put, "etag")), (200, Some("\"2\"")), "{:?}", put.body);
+    assert_eq!(
+        (put.status_code, header(&put, "etag")),
+        (200, Some("\"2\"")),
+        "{:?}",
+        put.body
+    );
     let updated = json_of(&put);
     assert_eq!(updated["title"], "Groceries (updated)");
     assert_eq!(updated["tags"], json!(["home"]));
     assert_eq!(updated["createdAt"], note["createdAt"]);
-    assert_eq!(json_of(&call(&app, &at_path(fixture("get-note"), &path)).await), updated);
+    assert_eq!(
+        json_of(&call(&app, &at_path(fixture("get-note"), &path)).await),
+        updated
+    );
 
     let admin = json_of(&call(&app, &fixture("get-admin-user-notes")).await);
     assert_eq!(admin["items"], json!([updated]));
@@ -92,11 +122,18 @@ async fn each_route_happy_path_over_dynamodb() {
 #[tokio::test]
 async fn each_route_error_paths_over_dynamodb() {
     let (app, _, _) = app(2).await;
-    let id = create(&app, ALICE, "one").await["id"].as_str().unwrap().to_owned();
+    let id = create(&app, ALICE, "one").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/notes/{id}");
 
     // Routing.
-    assert_error(&call(&app, &at_path(fixture("get-me"), "/nope")).await, 404, "route_not_found");
+    assert_error(
+        &call(&app, &at_path(fixture("get-me"), "/nope")).await,
+        404,
+        "route_not_found",
+    );
     let mut patch = fixture("get-notes");
     patch.http_method = http::Method::PATCH;
     assert_error(&call(&app, &patch).await, 405, "method_not_allowed");
@@ -107,38 +144,94 @@ async fn each_route_error_paths_over_dynamodb() {
     // Bodies.
     let post = fixture("post-notes");
     let huge = json!({"title": "t", "body": "x".repeat(70_000)});
-    assert_error(&call(&app, &with_body(post.clone(), &huge)).await, 413, "payload_too_large");
-    assert_error(&call(&app, &without_header(post.clone(), "content-type")).await, 415, "unsupported_media_type");
+    assert_error(
+        &call(&app, &with_body(post.clone(), &huge)).await,
+        413,
+        "payload_too_large",
+    );
+    assert_error(
+        &call(&app, &without_header(post.clone(), "content-type")).await,
+        415,
+        "unsupported_media_type",
+    );
     let mut broken = post.clone();
     broken.body = Some("{not json".into());
     assert_error(&call(&app, &broken).await, 400, "invalid_json");
     let extra = json!({"title": "t", "body": "", "id": "01KB5Z8Q3M7N2P4R6T8V0W2X4Y"});
-    assert_error(&call(&app, &with_body(post.clone(), &extra)).await, 400, "unknown_field");
-    assert_error(&call(&app, &with_body(post.clone(), &json!({"title": "", "body": ""}))).await, 400, "invalid_field");
+    assert_error(
+        &call(&app, &with_body(post.clone(), &extra)).await,
+        400,
+        "unknown_field",
+    );
+    assert_error(
+        &call(
+            &app,
+            &with_body(post.clone(), &json!({"title": "", "body": ""})),
+        )
+        .await,
+        400,
+        "invalid_field",
+    );
     // Quota: 2 allowed, 1 used.
     create(&app, ALICE, "two").await;
     assert_error(&call(&app, &post).await, 409, "quota_exceeded");
     assert_eq!(note_count(&app, ALICE).await, 2);
     // Ids and preconditions.
-    assert_error(&call(&app, &at_path(fixture("get-note"), "/notes/xyz")).await, 400, "invalid_parameter");
+    assert_error(
+        &call(&app, &at_path(fixture("get-note"), "/notes/xyz")).await,
+        400,
+        "invalid_parameter",
+    );
     assert_error(&call(&app, &fixture("get-note")).await, 404, "not_found");
     assert_error(&call(&app, &fixture("put-note")).await, 404, "not_found");
     assert_error(&call(&app, &fixture("delete-note")).await, 404, "not_found");
     let put = at_path(fixture("put-note"), &path);
-    assert_error(&call(&app, &without_header(put.clone(), "if-match")).await, 428, "precondition_required");
-    assert_error(&call(&app, &with_header(put.clone(), "if-match", "\"9\"")).await, 412, "precondition_failed");
-    assert_error(&call(&app, &with_header(put, "if-match", "nonsense")).await, 400, "invalid_parameter");
+    assert_error(
+        &call(&app, &without_header(put.clone(), "if-match")).await,
+        428,
+        "precondition_required",
+    );
+    assert_error(
+        &call(&app, &with_header(put.clone(), "if-match", "\"9\"")).await,
+        412,
+        "precondition_failed",
+    );
+    assert_error(
+        &call(&app, &with_header(put, "if-match", "nonsense")).await,
+        400,
+        "invalid_parameter",
+    );
     let del = at_path(fixture("delete-note"), &path);
-    assert_error(&call(&app, &with_header(del.clone(), "if-match", "\"9\"")).await, 412, "precondition_failed");
-    assert_eq!(note_count(&app, ALICE).await, 2, "a failed delete changes nothing");
+    assert_error(
+        &call(&app, &with_header(del.clone(), "if-match", "\"9\"")).await,
+        412,
+        "precondition_failed",
+    );
+    assert_eq!(
+        note_count(&app, ALICE).await,
+        2,
+        "a failed delete changes nothing"
+    );
     let ok = call(&app, &with_header(del.clone(), "if-match", "\"1\"")).await;
     assert_eq!(ok.status_code, 204);
-    assert_error(&call(&app, &without_header(del, "if-match")).await, 404, "not_found");
+    assert_error(
+        &call(&app, &without_header(del, "if-match")).await,
+        404,
+        "not_found",
+    );
     assert_eq!(note_count(&app, ALICE).await, 1);
     // Listing parameters.
     let list = fixture("get-notes");
-    assert_error(&call(&app, &with_query(list.clone(), &[("limit", "0")])).await, 400, "invalid_parameter");
-    assert_error(&call(&app, &with_query(list, &[("cursor", "%%%")])).await, 400, "invalid_cursor");
+    assert_error(
+        &call(&app, &with_query(list.clone(), &[("limit", "0")])).await,
+        400,
+        "invalid_parameter",
+    );
+    assert_error(
+        &call(&app, &with_query(list, &[("cursor", "%%%")])).await,
+        400,
+        "invalid_cursor",
+    );
     // Admin route, non-admin caller.
     let bob = not_admin(as_user(fixture("get-admin-user-notes"), BOB));
     assert_error(&call(&app, &bob).await, 403, "forbidden");
@@ -153,18 +246,33 @@ async fn another_user_cannot_read_list_update_or_delete() {
 
     let get = call(&app, &as_user(at_path(fixture("get-note"), &path), BOB)).await;
     assert_error(&get, 404, "not_found");
-    let put = as_user(with_header(at_path(fixture("put-note"), &path), "if-match", "\"1\""), BOB);
+    let put = as_user(
+        with_header(at_path(fixture("put-note"), &path), "if-match", "\"1\""),
+        BOB,
+    );
     assert_error(&call(&app, &put).await, 404, "not_found");
-    let put_any = as_user(with_header(at_path(fixture("put-note"), &path), "if-match", "*"), BOB);
+    let put_any = as_user(
+        with_header(at_path(fixture("put-note"), &path), "if-match", "*"),
+        BOB,
+    );
     assert_error(&call(&app, &put_any).await, 404, "not_found");
-    let del = as_user(without_header(at_path(fixture("delete-note"), &path), "if-match"), BOB);
+    let del = as_user(
+        without_header(at_path(fixture("delete-note"), &path), "if-match"),
+        BOB,
+    );
     assert_error(&call(&app, &del).await, 404, "not_found");
     let list = json_of(&call(&app, &as_user(fixture("get-notes"), BOB)).await);
     assert_eq!(list, json!({"items": [], "nextCursor": null}));
     let admin = not_admin(as_user(fixture("get-admin-user-notes"), BOB));
     assert_error(&call(&app, &admin).await, 403, "forbidden");
     // A body field cannot redirect a write either.
-    let sneaky = as_user(with_body(fixture("post-notes"), &json!({"title": "x", "body": "", "sub": ALICE})), BOB);
+    let sneaky = as_user(
+        with_body(
+            fixture("post-notes"),
+            &json!({"title": "x", "body": "", "sub": ALICE}),
+        ),
+        BOB,
+    );
     assert_error(&call(&app, &sneaky).await, 400, "unknown_field");
 
     // Alice's note and count are untouched.
@@ -179,17 +287,37 @@ async fn cursors_cannot_reach_another_partition_and_tampering_is_400() {
     let (app, _, _) = app(20).await;
     let t0 = SystemTime::now();
     for i in 0..5u64 {
-        let req = with_body(fixture("post-notes"), &json!({"title": format!("n{i}"), "body": ""}));
-        assert_eq!(respond(&app, &req, "r", t0 + Duration::from_millis(i)).await.status_code, 201);
+        let req = with_body(
+            fixture("post-notes"),
+            &json!({"title": format!("n{i}"), "body": ""}),
+        );
+        assert_eq!(
+            respond(&app, &req, "r", t0 + Duration::from_millis(i))
+                .await
+                .status_code,
+            201
+        );
     }
     create(&app, BOB, "bob's").await;
 
     let page1 = json_of(&call(&app, &with_query(fixture("get-notes"), &[("limit", "2")])).await);
-    let titles = |p: &Value| p["items"].as_array().unwrap().iter().map(|n| n["title"].clone()).collect::<Vec<_>>();
+    let titles = |p: &Value| {
+        p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["title"].clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(titles(&page1), [json!("n4"), json!("n3")]);
     let cursor = page1["nextCursor"].as_str().unwrap();
-    let page2 =
-        json_of(&call(&app, &with_query(fixture("get-notes"), &[("limit", "2"), ("cursor", cursor)])).await);
+    let page2 = json_of(
+        &call(
+            &app,
+            &with_query(fixture("get-notes"), &[("limit", "2"), ("cursor", cursor)]),
+        )
+        .await,
+    );
     assert_eq!(titles(&page2), [json!("n2"), json!("n1")]);
 
     // Alice's cursor in Bob's hands only walks Bob's partition.
@@ -200,18 +328,30 @@ async fn cursors_cannot_reach_another_partition_and_tampering_is_400() {
     // Flipping any character either fails with 400 or still stays in the caller's partition.
     let mut tampered = cursor.to_owned();
     tampered.push('A');
-    for bad in [tampered.as_str(), "", "VVNFUiNib2I", &cursor[..cursor.len() - 1], "eyJQSyI6IlVTRVIjYm9iIn0"] {
+    for bad in [
+        tampered.as_str(),
+        "",
+        "VVNFUiNib2I",
+        &cursor[..cursor.len() - 1],
+        "eyJQSyI6IlVTRVIjYm9iIn0",
+    ] {
         let r = call(&app, &with_query(fixture("get-notes"), &[("cursor", bad)])).await;
         assert_error(&r, 400, "invalid_cursor");
     }
-    assert_eq!(all_titles(&app, ALICE).await, ["n4", "n3", "n2", "n1", "n0"]);
+    assert_eq!(
+        all_titles(&app, ALICE).await,
+        ["n4", "n3", "n2", "n1", "n0"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_puts_with_the_same_if_match_have_exactly_one_winner() {
     let (app, _, _) = serialised_app(10).await;
     let app = Arc::new(app);
-    let id = create(&app, ALICE, "contended").await["id"].as_str().unwrap().to_owned();
+    let id = create(&app, ALICE, "contended").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/notes/{id}");
     let tasks: Vec<_> = (0..20)
         .map(|i| {
@@ -252,7 +392,10 @@ async fn concurrent_creates_at_the_quota_boundary_fill_exactly_the_free_slots() 
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let app = Arc::clone(&app);
-            let req = with_body(fixture("post-notes"), &json!({"title": format!("race {i}"), "body": ""}));
+            let req = with_body(
+                fixture("post-notes"),
+                &json!({"title": format!("race {i}"), "body": ""}),
+            );
             tokio::spawn(async move { call(&app, &req).await })
         })
         .collect();
@@ -280,7 +423,10 @@ async fn concurrent_creates_at_the_quota_boundary_fill_exactly_the_free_slots() 
         .send()
         .await
         .unwrap();
-    assert_eq!(profile.item.unwrap()["noteCount"], AttributeValue::N("8".into()));
+    assert_eq!(
+        profile.item.unwrap()["noteCount"],
+        AttributeValue::N("8".into())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -307,12 +453,20 @@ async fn idempotent_retries_create_nothing_new() {
     assert_eq!(note_count(&app, ALICE).await, 1);
     assert_eq!(all_titles(&app, ALICE).await, ["Pay rent"]);
 
-    let different = with_body(req.clone(), &json!({"title": "Pay rent", "body": "after the 3rd"}));
+    let different = with_body(
+        req.clone(),
+        &json!({"title": "Pay rent", "body": "after the 3rd"}),
+    );
     assert_error(&call(&app, &different).await, 422, "idempotency_key_reused");
     assert_eq!(note_count(&app, ALICE).await, 1);
 
     // The record carries the TTL attribute the table expires it by.
-    let key = req.headers.get("idempotency-key").unwrap().to_str().unwrap();
+    let key = req
+        .headers
+        .get("idempotency-key")
+        .unwrap()
+        .to_str()
+        .unwrap();
     let rec = client
         .get_item()
         .table_name(&table)
@@ -324,8 +478,14 @@ async fn idempotent_retries_create_nothing_new() {
         .item
         .unwrap();
     let expires: i64 = rec["expiresAt"].as_n().unwrap().parse().unwrap();
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
-    assert!((now + 86_000..=now + 86_500).contains(&expires), "{expires} vs {now}");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (now + 86_000..=now + 86_500).contains(&expires),
+        "{expires} vs {now}"
+    );
 
     // Once expired (TTL deletion lags), the key is free again: a new note.
     let later = SystemTime::now() + Duration::from_secs(2 * 86_400);

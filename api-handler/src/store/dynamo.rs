@@ -19,13 +19,16 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, CancellationReason, Delete, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 
-use super::{CreateOutcome, IdempotencyRecord, Note, NoteStore, Page, StoreError, WriteOutcome, note_from_parts};
+use super::{
+    CreateOutcome, IdempotencyRecord, Note, NoteStore, Page, StoreError, WriteOutcome,
+    note_from_parts,
+};
 use crate::model::{Cursor, IfMatch, Limit, NoteContent, NoteId, Owner};
 
 type Item = HashMap<String, AttributeValue>;
@@ -49,10 +52,16 @@ struct Key {
 
 impl Key {
     fn note(owner: &Owner, id: NoteId) -> Self {
-        Self { pk: pk(owner), sk: format!("{NOTE_PREFIX}{id}") }
+        Self {
+            pk: pk(owner),
+            sk: format!("{NOTE_PREFIX}{id}"),
+        }
     }
     fn profile(owner: &Owner) -> Self {
-        Self { pk: pk(owner), sk: PROFILE_SK.to_owned() }
+        Self {
+            pk: pk(owner),
+            sk: PROFILE_SK.to_owned(),
+        }
     }
 }
 
@@ -91,7 +100,15 @@ impl From<&Note> for NoteAttrs {
 impl TryFrom<NoteAttrs> for Note {
     type Error = StoreError;
     fn try_from(a: NoteAttrs) -> Result<Self, StoreError> {
-        note_from_parts(&a.id, &a.title, a.body, &a.tags, a.version, a.created_at, a.updated_at)
+        note_from_parts(
+            &a.id,
+            &a.title,
+            a.body,
+            &a.tags,
+            a.version,
+            a.created_at,
+            a.updated_at,
+        )
     }
 }
 
@@ -157,7 +174,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -171,7 +191,15 @@ fn ser_item<T: Serialize>(v: T) -> Result<Item, StoreError> {
 
 fn note_from_item(item: Item) -> Result<Note, StoreError> {
     let it: NoteItem = from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    note_from_parts(&it.id, &it.title, it.body, &it.tags, it.version, it.created_at, it.updated_at)
+    note_from_parts(
+        &it.id,
+        &it.title,
+        it.body,
+        &it.tags,
+        it.version,
+        it.created_at,
+        it.updated_at,
+    )
 }
 
 /// Throttling, 5xx and network trouble (after the SDK's own retries) are
@@ -205,7 +233,10 @@ fn reason_is(r: Option<&CancellationReason>, code: &str) -> bool {
 }
 
 /// The condition and values for an `If-Match`, on attribute `#v`.
-fn version_condition(expected: Option<IfMatch>, values: &mut Item) -> Result<&'static str, StoreError> {
+fn version_condition(
+    expected: Option<IfMatch>,
+    values: &mut Item,
+) -> Result<&'static str, StoreError> {
     Ok(match expected {
         None | Some(IfMatch::Any) => "attribute_exists(PK)",
         Some(IfMatch::Version(v)) => {
@@ -257,7 +288,9 @@ impl NoteStore for DynamoStore {
                 .condition_expression("attribute_not_exists(PK) OR #exp < :now")
                 .expression_attribute_names("#exp", TTL_ATTRIBUTE)
                 .expression_attribute_values(":now", ser(now)?)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .map_err(|e| StoreError::Other(e.to_string()))?;
             items.push(TransactWriteItem::builder().put(claim).build());
@@ -266,7 +299,12 @@ impl NoteStore for DynamoStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let res = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
             let err = match res {
                 Ok(_) => return Ok(CreateOutcome::Created),
                 Err(e) => e,
@@ -279,20 +317,28 @@ impl NoteStore for DynamoStore {
                     && r.code() == Some("ConditionalCheckFailed")
                 {
                     let old = r.item().cloned().ok_or_else(|| {
-                        StoreError::Other("idempotency condition failed without the old item".into())
+                        StoreError::Other(
+                            "idempotency condition failed without the old item".into(),
+                        )
                     })?;
-                    let rec: IdempotencyItem = from_item(old).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let rec: IdempotencyItem =
+                        from_item(old).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     return Ok(CreateOutcome::KeyExists(rec.note.try_into()?));
                 }
                 if reason_is(reasons.get(1), "ConditionalCheckFailed") {
                     return Ok(CreateOutcome::QuotaExceeded);
                 }
-                if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                if reasons
+                    .iter()
+                    .any(|r| r.code() == Some("TransactionConflict"))
+                {
                     if attempt < CONFLICT_ATTEMPTS {
                         tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                         continue;
                     }
-                    return Err(StoreError::Unavailable("create: transaction conflicts persisted".into()));
+                    return Err(StoreError::Unavailable(
+                        "create: transaction conflicts persisted".into(),
+                    ));
                 }
             }
             return Err(classify("create", &err));
@@ -312,7 +358,12 @@ impl NoteStore for DynamoStore {
         out.item.map(note_from_item).transpose()
     }
 
-    async fn list(&self, owner: &Owner, limit: Limit, after: Option<Cursor>) -> Result<Page, StoreError> {
+    async fn list(
+        &self,
+        owner: &Owner,
+        limit: Limit,
+        after: Option<Cursor>,
+    ) -> Result<Page, StoreError> {
         let n = usize::from(limit.get());
         // Ask for one extra item: it tells whether a next page exists, so we
         // never hand out a cursor to an empty page.
@@ -325,14 +376,23 @@ impl NoteStore for DynamoStore {
             .expression_attribute_values(":prefix", ser(NOTE_PREFIX)?)
             // The start key is rebuilt from the caller's partition; the
             // cursor only ever contributes a note id.
-            .set_exclusive_start_key(after.map(|c| ser_item(Key::note(owner, c.last_id()))).transpose()?)
+            .set_exclusive_start_key(
+                after
+                    .map(|c| ser_item(Key::note(owner, c.last_id())))
+                    .transpose()?,
+            )
             .scan_index_forward(false)
             .limit(i32::from(limit.get()) + 1)
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| classify("list", &e))?;
-        let mut notes = out.items.unwrap_or_default().into_iter().map(note_from_item).collect::<Result<Vec<_>, _>>()?;
+        let mut notes = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(note_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         let next = if notes.len() > n {
             notes.truncate(n);
             notes.last().map(|l| Cursor::after(l.id))
@@ -376,21 +436,37 @@ impl NoteStore for DynamoStore {
             .await;
         match res {
             Ok(out) => {
-                let item = out.attributes.ok_or_else(|| StoreError::Other("update returned no item".into()))?;
+                let item = out
+                    .attributes
+                    .ok_or_else(|| StoreError::Other("update returned no item".into()))?;
                 Ok(WriteOutcome::Done(note_from_item(item)?))
             }
-            Err(SdkError::ServiceError(se)) if matches!(se.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
                 let existed = match se.err() {
                     UpdateItemError::ConditionalCheckFailedException(c) => c.item().is_some(),
                     _ => false,
                 };
-                Ok(if existed { WriteOutcome::VersionMismatch } else { WriteOutcome::NotFound })
+                Ok(if existed {
+                    WriteOutcome::VersionMismatch
+                } else {
+                    WriteOutcome::NotFound
+                })
             }
             Err(e) => Err(classify("replace", &e)),
         }
     }
 
-    async fn delete(&self, owner: &Owner, id: NoteId, expected: Option<IfMatch>) -> Result<WriteOutcome<()>, StoreError> {
+    async fn delete(
+        &self,
+        owner: &Owner,
+        id: NoteId,
+        expected: Option<IfMatch>,
+    ) -> Result<WriteOutcome<()>, StoreError> {
         let mut values = Item::new();
         let condition = version_condition(expected, &mut values)?;
         let mut del = Delete::builder()
@@ -399,7 +475,9 @@ impl NoteStore for DynamoStore {
             .condition_expression(condition)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if !values.is_empty() {
-            del = del.expression_attribute_names("#v", "version").set_expression_attribute_values(Some(values));
+            del = del
+                .expression_attribute_names("#v", "version")
+                .set_expression_attribute_values(Some(values));
         }
         let del = del.build().map_err(|e| StoreError::Other(e.to_string()))?;
         let drop = Update::builder()
@@ -416,7 +494,12 @@ impl NoteStore for DynamoStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let res = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
             let err = match res {
                 Ok(_) => return Ok(WriteOutcome::Done(())),
                 Err(e) => e,
@@ -428,14 +511,23 @@ impl NoteStore for DynamoStore {
                 if let Some(r) = reasons.first()
                     && r.code() == Some("ConditionalCheckFailed")
                 {
-                    return Ok(if r.item().is_some() { WriteOutcome::VersionMismatch } else { WriteOutcome::NotFound });
+                    return Ok(if r.item().is_some() {
+                        WriteOutcome::VersionMismatch
+                    } else {
+                        WriteOutcome::NotFound
+                    });
                 }
-                if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                if reasons
+                    .iter()
+                    .any(|r| r.code() == Some("TransactionConflict"))
+                {
                     if attempt < CONFLICT_ATTEMPTS {
                         tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                         continue;
                     }
-                    return Err(StoreError::Unavailable("delete: transaction conflicts persisted".into()));
+                    return Err(StoreError::Unavailable(
+                        "delete: transaction conflicts persisted".into(),
+                    ));
                 }
             }
             return Err(classify("delete", &err));

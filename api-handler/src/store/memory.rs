@@ -25,7 +25,9 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, HashMap<String, Partition>>, StoreError> {
-        self.users.lock().map_err(|_| StoreError::Other("memory store lock poisoned".into()))
+        self.users
+            .lock()
+            .map_err(|_| StoreError::Other("memory store lock poisoned".into()))
     }
 }
 
@@ -68,12 +70,23 @@ impl NoteStore for MemoryStore {
     }
 
     async fn get(&self, owner: &Owner, id: NoteId) -> Result<Option<Note>, StoreError> {
-        Ok(self.lock()?.get(owner.as_str()).and_then(|p| p.notes.get(&id)).cloned())
+        Ok(self
+            .lock()?
+            .get(owner.as_str())
+            .and_then(|p| p.notes.get(&id))
+            .cloned())
     }
 
-    async fn list(&self, owner: &Owner, limit: Limit, after: Option<Cursor>) -> Result<Page, StoreError> {
+    async fn list(
+        &self,
+        owner: &Owner,
+        limit: Limit,
+        after: Option<Cursor>,
+    ) -> Result<Page, StoreError> {
         let users = self.lock()?;
-        let Some(p) = users.get(owner.as_str()) else { return Ok(Page::default()) };
+        let Some(p) = users.get(owner.as_str()) else {
+            return Ok(Page::default());
+        };
         let n = usize::from(limit.get());
         let mut it: Box<dyn Iterator<Item = &Note>> = match after {
             Some(c) => Box::new(p.notes.range(..c.last_id()).rev().map(|(_, v)| v)),
@@ -98,7 +111,10 @@ impl NoteStore for MemoryStore {
         updated_at: &str,
     ) -> Result<WriteOutcome<Note>, StoreError> {
         let mut users = self.lock()?;
-        let Some(note) = users.get_mut(owner.as_str()).and_then(|p| p.notes.get_mut(&id)) else {
+        let Some(note) = users
+            .get_mut(owner.as_str())
+            .and_then(|p| p.notes.get_mut(&id))
+        else {
             return Ok(WriteOutcome::NotFound);
         };
         if !matches(expected, note) {
@@ -112,10 +128,19 @@ impl NoteStore for MemoryStore {
         Ok(WriteOutcome::Done(note.clone()))
     }
 
-    async fn delete(&self, owner: &Owner, id: NoteId, expected: Option<IfMatch>) -> Result<WriteOutcome<()>, StoreError> {
+    async fn delete(
+        &self,
+        owner: &Owner,
+        id: NoteId,
+        expected: Option<IfMatch>,
+    ) -> Result<WriteOutcome<()>, StoreError> {
         let mut users = self.lock()?;
-        let Some(p) = users.get_mut(owner.as_str()) else { return Ok(WriteOutcome::NotFound) };
-        let Some(note) = p.notes.get(&id) else { return Ok(WriteOutcome::NotFound) };
+        let Some(p) = users.get_mut(owner.as_str()) else {
+            return Ok(WriteOutcome::NotFound);
+        };
+        let Some(note) = p.notes.get(&id) else {
+            return Ok(WriteOutcome::NotFound);
+        };
         if let Some(e) = expected
             && !matches(e, note)
         {

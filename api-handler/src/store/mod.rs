@@ -9,7 +9,10 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use crate::model::{Cursor, IdempotencyKey, IfMatch, Limit, NoteBody, NoteContent, NoteId, NoteTitle, Owner, Tags, Version};
+use crate::model::{
+    Cursor, IdempotencyKey, IfMatch, Limit, NoteBody, NoteContent, NoteId, NoteTitle, Owner, Tags,
+    Version,
+};
 
 /// A stored note, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,7 +36,11 @@ fn ser_display<S: serde::Serializer>(id: &NoteId, s: S) -> Result<S::Ok, S::Erro
 
 impl Note {
     pub fn content(&self) -> NoteContent {
-        NoteContent { title: self.title.clone(), body: self.body.clone(), tags: self.tags.clone() }
+        NoteContent {
+            title: self.title.clone(),
+            body: self.body.clone(),
+            tags: self.tags.clone(),
+        }
     }
 }
 
@@ -98,7 +105,11 @@ pub trait NoteStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
 
-    fn get(&self, owner: &Owner, id: NoteId) -> impl Future<Output = Result<Option<Note>, StoreError>> + Send;
+    fn get(
+        &self,
+        owner: &Owner,
+        id: NoteId,
+    ) -> impl Future<Output = Result<Option<Note>, StoreError>> + Send;
 
     /// Newest first, starting after `after`.
     fn list(

@@ -13,7 +13,8 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use http::HeaderValue;
 use serde_json::{Value, json};
@@ -28,7 +29,10 @@ pub fn moto_endpoint() -> String {
 }
 
 pub async fn client() -> Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(moto_endpoint()).load().await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .load()
+        .await;
     Client::new(&sdk)
 }
 
@@ -36,9 +40,19 @@ pub async fn client() -> Client {
 pub async fn create_table(client: &Client) -> String {
     let name = format!("notes-{}", ulid::Ulid::new().to_string().to_lowercase());
     let attr = |n: &str| {
-        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
     };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
     client
         .create_table()
         .table_name(&name)
@@ -54,7 +68,11 @@ pub async fn create_table(client: &Client) -> String {
         .update_time_to_live()
         .table_name(&name)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder().enabled(true).attribute_name(TTL_ATTRIBUTE).build().unwrap(),
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(TTL_ATTRIBUTE)
+                .build()
+                .unwrap(),
         )
         .send()
         .await
@@ -73,7 +91,11 @@ pub async fn app(quota: u32) -> (App<DynamoStore>, Client, String) {
         _ => None,
     })
     .unwrap();
-    (App::new(DynamoStore::new(client.clone(), table.clone()), config), client, table)
+    (
+        App::new(DynamoStore::new(client.clone(), table.clone()), config),
+        client,
+        table,
+    )
 }
 
 pub fn fixtures_dir() -> PathBuf {
@@ -104,19 +126,32 @@ pub fn with_body(mut req: ApiGatewayProxyRequest, body: &Value) -> ApiGatewayPro
     req
 }
 
-pub fn with_header(mut req: ApiGatewayProxyRequest, name: &'static str, value: &str) -> ApiGatewayProxyRequest {
-    req.headers.insert(name, HeaderValue::from_str(value).unwrap());
+pub fn with_header(
+    mut req: ApiGatewayProxyRequest,
+    name: &'static str,
+    value: &str,
+) -> ApiGatewayProxyRequest {
+    req.headers
+        .insert(name, HeaderValue::from_str(value).unwrap());
     req
 }
 
-pub fn without_header(mut req: ApiGatewayProxyRequest, name: &'static str) -> ApiGatewayProxyRequest {
+pub fn without_header(
+    mut req: ApiGatewayProxyRequest,
+    name: &'static str,
+) -> ApiGatewayProxyRequest {
     req.headers.remove(name);
     req
 }
 
-pub fn with_query(mut req: ApiGatewayProxyRequest, pairs: &[(&str, &str)]) -> ApiGatewayProxyRequest {
-    let q: std::collections::HashMap<String, String> =
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+pub fn with_query(
+    mut req: ApiGatewayProxyRequest,
+    pairs: &[(&str, &str)],
+) -> ApiGatewayProxyRequest {
+    let q: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     req.query_string_parameters = q.into();
     req
 }
@@ -145,14 +180,22 @@ pub fn assert_error(r: &ApiGatewayProxyResponse, status: i64, code: &str) {
 
 /// Creates a note for `sub` and returns its JSON.
 pub async fn create(app: &App<DynamoStore>, sub: &str, title: &str) -> Value {
-    let req = as_user(with_body(fixture("post-notes"), &json!({"title": title, "body": format!("body of {title}")})), sub);
+    let req = as_user(
+        with_body(
+            fixture("post-notes"),
+            &json!({"title": title, "body": format!("body of {title}")}),
+        ),
+        sub,
+    );
     let r = call(app, &req).await;
     assert_eq!(r.status_code, 201, "{:?}", r.body);
     json_of(&r)
 }
 
 pub async fn note_count(app: &App<DynamoStore>, sub: &str) -> u64 {
-    json_of(&call(app, &as_user(fixture("get-me"), sub)).await)["noteCount"].as_u64().unwrap()
+    json_of(&call(app, &as_user(fixture("get-me"), sub)).await)["noteCount"]
+        .as_u64()
+        .unwrap()
 }
 
 /// Every note id in `sub`'s listing, following cursors.
@@ -161,7 +204,13 @@ pub async fn all_titles(app: &App<DynamoStore>, sub: &str) -> Vec<String> {
     let mut req = as_user(with_query(fixture("get-notes"), &[("limit", "100")]), sub);
     loop {
         let page = json_of(&call(app, &req).await);
-        out.extend(page["items"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap().to_owned()));
+        out.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["title"].as_str().unwrap().to_owned()),
+        );
         match page["nextCursor"].as_str() {
             Some(c) => req = with_query(req, &[("limit", "100"), ("cursor", c)]),
             None => return out,
@@ -172,7 +221,10 @@ pub async fn all_titles(app: &App<DynamoStore>, sub: &str) -> Vec<String> {
 /// The real handler over a fresh table, reached through [`serialising_gateway`].
 pub async fn serialised_app(quota: u32) -> (App<DynamoStore>, Client, String) {
     let gateway = serialising_gateway().await;
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(gateway).load().await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(gateway)
+        .load()
+        .await;
     let client = Client::new(&sdk);
     let table = create_table(&client).await;
     let t = table.clone();
@@ -182,7 +234,11 @@ pub async fn serialised_app(quota: u32) -> (App<DynamoStore>, Client, String) {
         _ => None,
     })
     .unwrap();
-    (App::new(DynamoStore::new(client.clone(), table.clone()), config), client, table)
+    (
+        App::new(DynamoStore::new(client.clone(), table.clone()), config),
+        client,
+        table,
+    )
 }
 
 /// Starts a loopback HTTP gateway on 127.0.0.1:0 that forwards every
@@ -210,7 +266,11 @@ pub async fn serialising_gateway() -> String {
         async move {
             let (parts, body) = req.into_parts();
             let body = to_bytes(body, usize::MAX).await.unwrap();
-            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+            let path = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned();
             let mut headers = parts.headers;
             headers.remove(http::header::HOST);
             let _one_at_a_time = turn.lock().await;
@@ -225,7 +285,10 @@ pub async fn serialising_gateway() -> String {
             for (k, v) in up.headers() {
                 res = res.header(k, v);
             }
-            res.body(AxumBody::from(up.bytes().await.expect("moto response body"))).unwrap()
+            res.body(AxumBody::from(
+                up.bytes().await.expect("moto response body"),
+            ))
+            .unwrap()
         }
     };
     let router = axum::Router::new().fallback(forward);
