@@ -624,7 +624,7 @@ async fn jwks_location_from_endpoint_variables() {
             &clock(),
         );
         accept(&v, &tok(&k.k1), TokenUse::Access).await;
-        assert_eq!(server.paths(), [path.clone()], "{var}");
+        assert_eq!(server.paths(), std::slice::from_ref(&path), "{var}");
     }
 }
 
