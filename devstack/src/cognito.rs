@@ -87,7 +87,13 @@ impl Users {
             .client_id(&self.stack.app_client_id)
             .username(email)
             .password(password)
-            .user_attributes(AttributeType::builder().name("email").value(email).build().map_err(err("SignUp"))?)
+            .user_attributes(
+                AttributeType::builder()
+                    .name("email")
+                    .value(email)
+                    .build()
+                    .map_err(err("SignUp"))?,
+            )
             .send()
             .await
             .map_err(err("SignUp"))?;
@@ -135,8 +141,14 @@ impl Users {
             .authentication_result()
             .ok_or_else(|| missing("InitiateAuth", "AuthenticationResult (a challenge?)"))?;
         Ok(Tokens {
-            id: r.id_token().ok_or_else(|| missing("InitiateAuth", "IdToken"))?.to_owned(),
-            access: r.access_token().ok_or_else(|| missing("InitiateAuth", "AccessToken"))?.to_owned(),
+            id: r
+                .id_token()
+                .ok_or_else(|| missing("InitiateAuth", "IdToken"))?
+                .to_owned(),
+            access: r
+                .access_token()
+                .ok_or_else(|| missing("InitiateAuth", "AccessToken"))?
+                .to_owned(),
             refresh: r.refresh_token().map(str::to_owned),
         })
     }
@@ -156,15 +168,24 @@ impl Users {
             .authentication_result()
             .ok_or_else(|| missing("InitiateAuth", "AuthenticationResult"))?;
         Ok(Tokens {
-            id: r.id_token().ok_or_else(|| missing("InitiateAuth", "IdToken"))?.to_owned(),
-            access: r.access_token().ok_or_else(|| missing("InitiateAuth", "AccessToken"))?.to_owned(),
+            id: r
+                .id_token()
+                .ok_or_else(|| missing("InitiateAuth", "IdToken"))?
+                .to_owned(),
+            access: r
+                .access_token()
+                .ok_or_else(|| missing("InitiateAuth", "AccessToken"))?
+                .to_owned(),
             refresh: r.refresh_token().map(str::to_owned),
         })
     }
 
     /// Identity pool, enhanced flow: GetId + GetCredentialsForIdentity with
     /// the user-pool ID token as the login.
-    pub async fn aws_credentials(&self, id_token: &str) -> Result<IdentityCredentials, CognitoError> {
+    pub async fn aws_credentials(
+        &self,
+        id_token: &str,
+    ) -> Result<IdentityCredentials, CognitoError> {
         let provider = self.stack.login_provider();
         let id = self
             .identity
@@ -174,7 +195,10 @@ impl Users {
             .send()
             .await
             .map_err(err("GetId"))?;
-        let identity_id = id.identity_id().ok_or_else(|| missing("GetId", "IdentityId"))?.to_owned();
+        let identity_id = id
+            .identity_id()
+            .ok_or_else(|| missing("GetId", "IdentityId"))?
+            .to_owned();
         let creds = self
             .identity
             .get_credentials_for_identity()

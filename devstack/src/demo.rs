@@ -41,14 +41,21 @@ pub async fn call(
         req = req.header("authorization", format!("Bearer {t}"));
     }
     if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b.to_string());
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
     }
     let resp = req.send().await?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await?;
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    Ok(Answer { status, headers, body })
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// The token with its payload changed (the user made an admin) and the
@@ -119,7 +126,10 @@ fn step_err(step: &str) -> impl FnOnce(String) -> DemoError + '_ {
 pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
     let http = reqwest::Client::new();
     let mut n = Narrator { step: 0 };
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
     let alice = format!("alice+{stamp}@example.com");
     let bob = format!("bob+{stamp}@example.com");
     let password = "Correct-Horse-Battery-9";
@@ -135,28 +145,49 @@ pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
         }
     };
 
-    println!("API: {api_url}   user pool: {}   client: {}", users.stack().user_pool_id, users.stack().app_client_id);
+    println!(
+        "API: {api_url}   user pool: {}   client: {}",
+        users.stack().user_pool_id,
+        users.stack().app_client_id
+    );
 
     n.say("GET /health needs no token");
-    n.check("health", &api("GET", "/health".into(), None, None).await?, 200)?;
+    n.check(
+        "health",
+        &api("GET", "/health".into(), None, None).await?,
+        200,
+    )?;
 
     n.say(&format!("Sign up and confirm two users: {alice}, {bob}"));
     let mut subs = Vec::new();
     for u in [&alice, &bob] {
-        let sub = users.sign_up(u, password).await.map_err(|e| step_err("sign up")(e.to_string()))?;
-        users.confirm(u, "123456").await.map_err(|e| step_err("confirm")(e.to_string()))?;
+        let sub = users
+            .sign_up(u, password)
+            .await
+            .map_err(|e| step_err("sign up")(e.to_string()))?;
+        users
+            .confirm(u, "123456")
+            .await
+            .map_err(|e| step_err("confirm")(e.to_string()))?;
         println!("    ok   {u}: sub {sub} (moto accepts any confirmation code)");
         subs.push(sub);
     }
     let alice_sub = subs[0].clone();
 
     n.say("Sign in as alice: ID, access and refresh tokens");
-    let a = users.sign_in(&alice, password).await.map_err(|e| step_err("sign in")(e.to_string()))?;
+    let a = users
+        .sign_in(&alice, password)
+        .await
+        .map_err(|e| step_err("sign in")(e.to_string()))?;
     println!(
         "    ok   access token {} bytes, ID token {} bytes, refresh token {}",
         a.access.len(),
         a.id.len(),
-        if a.refresh.is_some() { "present" } else { "MISSING" }
+        if a.refresh.is_some() {
+            "present"
+        } else {
+            "MISSING"
+        }
     );
 
     n.say("GET /me with alice's access token");
@@ -172,46 +203,104 @@ pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
     )
     .await?;
     n.check("create note", &created, 201)?;
-    let id = note_id(&created).ok_or_else(|| step_err("create note")("no note id in the answer".into()))?;
+    let id = note_id(&created)
+        .ok_or_else(|| step_err("create note")("no note id in the answer".into()))?;
 
     n.say("GET /notes (alice's list)");
-    n.check("list notes", &api("GET", "/notes".into(), Some(a.access.clone()), None).await?, 200)?;
+    n.check(
+        "list notes",
+        &api("GET", "/notes".into(), Some(a.access.clone()), None).await?,
+        200,
+    )?;
 
     n.say("GET /me with alice's ID token instead: the most common mistake");
-    n.check("id token", &api("GET", "/me".into(), Some(a.id.clone()), None).await?, 401)?;
+    n.check(
+        "id token",
+        &api("GET", "/me".into(), Some(a.id.clone()), None).await?,
+        401,
+    )?;
 
     n.say("GET /me without a token");
-    n.check("no token", &api("GET", "/me".into(), None, None).await?, 401)?;
+    n.check(
+        "no token",
+        &api("GET", "/me".into(), None, None).await?,
+        401,
+    )?;
 
     n.say("GET /me with a tampered access token (payload says admin, signature unchanged)");
-    n.check("tampered", &api("GET", "/me".into(), Some(tamper(&a.access)), None).await?, 401)?;
+    n.check(
+        "tampered",
+        &api("GET", "/me".into(), Some(tamper(&a.access)), None).await?,
+        401,
+    )?;
 
     n.say("Sign in as bob; bob reads alice's note by id");
-    let b = users.sign_in(&bob, password).await.map_err(|e| step_err("sign in bob")(e.to_string()))?;
-    n.check("cross-user read", &api("GET", format!("/notes/{id}"), Some(b.access.clone()), None).await?, 404)?;
+    let b = users
+        .sign_in(&bob, password)
+        .await
+        .map_err(|e| step_err("sign in bob")(e.to_string()))?;
+    n.check(
+        "cross-user read",
+        &api("GET", format!("/notes/{id}"), Some(b.access.clone()), None).await?,
+        404,
+    )?;
 
     let admin_path = format!("/admin/users/{alice_sub}/notes");
     n.say("bob (not an admin) lists alice's notes through /admin");
-    n.check("non-admin", &api("GET", admin_path.clone(), Some(b.access.clone()), None).await?, 403)?;
+    n.check(
+        "non-admin",
+        &api("GET", admin_path.clone(), Some(b.access.clone()), None).await?,
+        403,
+    )?;
 
     n.say("bob joins the `admin` group, signs in again, and asks again");
-    users.add_to_group(&bob, "admin").await.map_err(|e| step_err("add to group")(e.to_string()))?;
-    let b = users.sign_in(&bob, password).await.map_err(|e| step_err("sign in bob")(e.to_string()))?;
-    n.check("admin", &api("GET", admin_path, Some(b.access.clone()), None).await?, 200)?;
+    users
+        .add_to_group(&bob, "admin")
+        .await
+        .map_err(|e| step_err("add to group")(e.to_string()))?;
+    let b = users
+        .sign_in(&bob, password)
+        .await
+        .map_err(|e| step_err("sign in bob")(e.to_string()))?;
+    n.check(
+        "admin",
+        &api("GET", admin_path, Some(b.access.clone()), None).await?,
+        200,
+    )?;
 
     n.say("alice refreshes her session with the refresh token");
-    let refresh = a.refresh.clone().ok_or_else(|| step_err("refresh")("no refresh token".into()))?;
-    let r = users.refresh(&refresh).await.map_err(|e| step_err("refresh")(e.to_string()))?;
-    println!("    ok   new access token differs from the old one: {}", r.access != a.access);
-    n.check("refreshed", &api("GET", "/me".into(), Some(r.access.clone()), None).await?, 200)?;
+    let refresh = a
+        .refresh
+        .clone()
+        .ok_or_else(|| step_err("refresh")("no refresh token".into()))?;
+    let r = users
+        .refresh(&refresh)
+        .await
+        .map_err(|e| step_err("refresh")(e.to_string()))?;
+    println!(
+        "    ok   new access token differs from the old one: {}",
+        r.access != a.access
+    );
+    n.check(
+        "refreshed",
+        &api("GET", "/me".into(), Some(r.access.clone()), None).await?,
+        200,
+    )?;
 
     n.say("The identity pool turns alice's ID token into temporary AWS credentials");
-    let c = users.aws_credentials(&a.id).await.map_err(|e| step_err("identity pool")(e.to_string()))?;
+    let c = users
+        .aws_credentials(&a.id)
+        .await
+        .map_err(|e| step_err("identity pool")(e.to_string()))?;
     println!(
         "    ok   identity {} access key {} (secret and session token {})",
         c.identity_id,
         c.access_key_id,
-        if c.has_secret_and_session { "present" } else { "MISSING" }
+        if c.has_secret_and_session {
+            "present"
+        } else {
+            "MISSING"
+        }
     );
 
     println!("\nAll steps behaved.");

@@ -19,7 +19,10 @@ pub enum FunctionsError {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("cannot start {program}: {source} (run scripts/venv.sh first)")]
-    Spawn { program: PathBuf, source: std::io::Error },
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cargo lambda watch did not listen on 127.0.0.1:{port} within {secs} s")]
     NotListening { port: u16, secs: u64 },
 }
@@ -27,7 +30,10 @@ pub enum FunctionsError {
 /// The environment of both functions: what the template declares, with the
 /// values only a deployment knows (pool, client, table) filled in from what
 /// was provisioned. Empty values are left out ("unset", not "set to empty").
-pub fn function_env(template: &Template, stack: &Provisioned) -> Result<BTreeMap<String, String>, TemplateError> {
+pub fn function_env(
+    template: &Template,
+    stack: &Provisioned,
+) -> Result<BTreeMap<String, String>, TemplateError> {
     let mut env = BTreeMap::new();
     for binary in ["authorizer", "api-handler"] {
         env.extend(template.function_env(binary)?);
@@ -44,13 +50,31 @@ pub fn function_env(template: &Template, stack: &Provisioned) -> Result<BTreeMap
 pub struct Functions {
     child: Child,
     port: u16,
+    stopped: bool,
 }
 
 impl Functions {
     /// Starts `cargo lambda watch` in the workspace at `root` on
     /// 127.0.0.1:`port`, with `env` added to the inherited environment
     /// (which carries `AWS_ENDPOINT_URL` and the dummy credentials).
-    pub fn start(root: &Path, port: u16, env: &BTreeMap<String, String>, log: Stdio) -> Result<Self, FunctionsError> {
+    pub fn start(
+        root: &Path,
+        port: u16,
+        env: &BTreeMap<String, String>,
+        log: Stdio,
+    ) -> Result<Self, FunctionsError> {
+        Self::start_with(root, port, env, &[], log)
+    }
+
+    /// [`Functions::start`] with extra `cargo lambda watch` arguments (e.g.
+    /// `--env-file events/authorizer.env`).
+    pub fn start_with(
+        root: &Path,
+        port: u16,
+        env: &BTreeMap<String, String>,
+        extra_args: &[&str],
+        log: Stdio,
+    ) -> Result<Self, FunctionsError> {
         let program = root.join(".venv/bin/cargo-lambda");
         // `exec` keeps one process to stop; the loop stops it when the parent
         // (whose pid is passed in) is gone.
@@ -67,9 +91,16 @@ wait $child
             .arg(supervisor)
             .arg("devstack-functions")
             .arg(&program)
-            .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port"])
+            .args([
+                "lambda",
+                "watch",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+            ])
             .arg(port.to_string())
             .arg("--ignore-changes")
+            .args(extra_args)
             .current_dir(root)
             .envs(env)
             .env("DEVSTACK_PARENT", std::process::id().to_string())
@@ -78,7 +109,11 @@ wait $child
             .stderr(log)
             .spawn()
             .map_err(|source| FunctionsError::Spawn { program, source })?;
-        Ok(Self { child, port })
+        Ok(Self {
+            child,
+            port,
+            stopped: false,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -109,9 +144,13 @@ wait $child
 
     /// Stops `cargo lambda watch` and the functions it runs.
     pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         // SIGTERM to the supervisor, which forwards it and waits.
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {

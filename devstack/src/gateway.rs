@@ -120,7 +120,11 @@ impl Gateway {
     /// Serves on `listener` until the future is dropped.
     pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let app = axum::Router::new().fallback(handle).with_state(self);
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
     }
 
     fn method_arn(&self, method: &str, path: &str) -> String {
@@ -137,15 +141,32 @@ impl Gateway {
 
     fn request_id(&self) -> String {
         let n = self.request_seq.fetch_add(1, Ordering::Relaxed);
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        format!("{:08x}-{:04x}-4000-8000-{:012x}", t.as_secs() & 0xffff_ffff, n & 0xffff, t.subsec_nanos())
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        format!(
+            "{:08x}-{:04x}-4000-8000-{:012x}",
+            t.as_secs() & 0xffff_ffff,
+            n & 0xffff,
+            t.subsec_nanos()
+        )
     }
 
     /// Builds a gateway response of `kind` (e.g. `UNAUTHORIZED`) the way API
     /// Gateway does: the template's override if any, else `DEFAULT_4XX/5XX`,
     /// else the built-in `{"message":$context.error.messageString}`.
-    fn gateway_response(&self, kind: &str, status: u16, error_type: &str, message: Option<&str>) -> Response {
-        let default_kind = if status >= 500 { "DEFAULT_5XX" } else { "DEFAULT_4XX" };
+    fn gateway_response(
+        &self,
+        kind: &str,
+        status: u16,
+        error_type: &str,
+        message: Option<&str>,
+    ) -> Response {
+        let default_kind = if status >= 500 {
+            "DEFAULT_5XX"
+        } else {
+            "DEFAULT_4XX"
+        };
         let specific = self.cfg.gateway_responses.get(kind);
         let fallback = self.cfg.gateway_responses.get(default_kind);
         let status = specific.and_then(|g| g.status).unwrap_or(status);
@@ -153,12 +174,16 @@ impl Gateway {
             .and_then(|g| g.template.clone())
             .or_else(|| fallback.and_then(|g| g.template.clone()))
             .unwrap_or_else(|| r#"{"message":$context.error.messageString}"#.to_owned());
-        let quoted = message.map_or_else(|| "null".to_owned(), |m| Value::String(m.to_owned()).to_string());
+        let quoted = message.map_or_else(
+            || "null".to_owned(),
+            |m| Value::String(m.to_owned()).to_string(),
+        );
         let body = template
             .replace("$context.error.messageString", &quoted)
             .replace("$context.error.message", message.unwrap_or(""));
         let mut resp = Response::new(Body::from(body));
-        *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *resp.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let h = resp.headers_mut();
         h.insert("content-type", HeaderValue::from_static("application/json"));
         if let Ok(v) = HeaderValue::from_str(error_type) {
@@ -167,7 +192,10 @@ impl Gateway {
         // Specific headers override the default response type's.
         for g in [fallback, specific].into_iter().flatten() {
             for (k, v) in &g.headers {
-                if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
                     h.insert(k, v);
                 }
             }
@@ -177,7 +205,12 @@ impl Gateway {
 
     fn reject(&self, r: Reject) -> Response {
         match r {
-            Reject::Unauthorized => self.gateway_response("UNAUTHORIZED", 401, "UnauthorizedException", Some("Unauthorized")),
+            Reject::Unauthorized => self.gateway_response(
+                "UNAUTHORIZED",
+                401,
+                "UnauthorizedException",
+                Some("Unauthorized"),
+            ),
             Reject::ExplicitDeny => self.gateway_response(
                 "ACCESS_DENIED",
                 403,
@@ -190,9 +223,12 @@ impl Gateway {
                 "AccessDeniedException",
                 Some("User is not authorized to access this resource"),
             ),
-            Reject::AuthorizerError => {
-                self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", 500, "AuthorizerConfigurationException", None)
-            }
+            Reject::AuthorizerError => self.gateway_response(
+                "AUTHORIZER_CONFIGURATION_ERROR",
+                500,
+                "AuthorizerConfigurationException",
+                None,
+            ),
         }
     }
 
@@ -227,9 +263,15 @@ impl Gateway {
             None => {
                 let event = authorizer_event(req, route, params, &method_arn, self);
                 self.authorizer_invocations.fetch_add(1, Ordering::SeqCst);
-                let answer = match self.invoker.invoke(&self.cfg.authorizer_function, &event).await {
+                let answer = match self
+                    .invoker
+                    .invoke(&self.cfg.authorizer_function, &event)
+                    .await
+                {
                     Ok(v) => v,
-                    Err(InvokeError::Function { error_message, .. }) if error_message == "Unauthorized" => {
+                    Err(InvokeError::Function { error_message, .. })
+                        if error_message == "Unauthorized" =>
+                    {
                         return Err(Reject::Unauthorized);
                     }
                     Err(e) => {
@@ -307,12 +349,21 @@ impl Gateway {
 
     fn internal_error(&self) -> Response {
         // What API Gateway answers when a proxy integration fails.
-        let mut r = self.gateway_response("DEFAULT_5XX", 502, "InternalServerErrorException", Some("Internal server error"));
+        let mut r = self.gateway_response(
+            "DEFAULT_5XX",
+            502,
+            "InternalServerErrorException",
+            Some("Internal server error"),
+        );
         *r.status_mut() = StatusCode::BAD_GATEWAY;
         r
     }
 
-    fn match_route(&self, method: &str, path: &str) -> Option<(&ApiRoute, BTreeMap<String, String>)> {
+    fn match_route(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> Option<(&ApiRoute, BTreeMap<String, String>)> {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut best: Option<(&ApiRoute, BTreeMap<String, String>, usize)> = None;
         for route in &self.cfg.routes {
@@ -412,7 +463,10 @@ impl RequestParts {
         let mut multi: Map<String, Value> = Map::new();
         for pair in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
+            let (k, v) = (
+                percent_decode(&k.replace('+', " ")),
+                percent_decode(&v.replace('+', " ")),
+            );
             single.insert(k.clone(), Value::String(v.clone()));
             match multi.get_mut(&k) {
                 Some(Value::Array(a)) => a.push(Value::String(v)),
@@ -445,14 +499,19 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn request_context(req: &RequestParts, route: &ApiRoute, gw: &Gateway) -> Map<String, Value> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let mut ctx = Map::new();
     ctx.insert("accountId".into(), json!(gw.cfg.account_id));
     ctx.insert("apiId".into(), json!(gw.cfg.api_id));
     ctx.insert("resourceId".into(), json!("devres"));
     ctx.insert("resourcePath".into(), json!(route.resource));
     ctx.insert("httpMethod".into(), json!(req.method));
-    ctx.insert("path".into(), json!(format!("/{}{}", gw.cfg.stage, req.path)));
+    ctx.insert(
+        "path".into(),
+        json!(format!("/{}{}", gw.cfg.stage, req.path)),
+    );
     ctx.insert("stage".into(), json!(gw.cfg.stage));
     ctx.insert("requestId".into(), json!(gw.request_id()));
     ctx.insert("requestTimeEpoch".into(), json!(now.as_millis() as u64));
@@ -555,7 +614,10 @@ fn proxy_response(v: &Value) -> Option<Response> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            h.insert(HeaderName::from_bytes(k.as_bytes()).ok()?, HeaderValue::from_str(&val).ok()?);
+            h.insert(
+                HeaderName::from_bytes(k.as_bytes()).ok()?,
+                HeaderValue::from_str(&val).ok()?,
+            );
         }
     }
     if let Some(Value::Object(hs)) = v.get("multiValueHeaders") {
@@ -577,7 +639,12 @@ async fn handle(
 ) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return gw.gateway_response("REQUEST_TOO_LARGE", 413, "RequestTooLargeException", Some("Request Too Long"));
+        return gw.gateway_response(
+            "REQUEST_TOO_LARGE",
+            413,
+            "RequestTooLargeException",
+            Some("Request Too Long"),
+        );
     };
     let headers = parts
         .headers

@@ -71,7 +71,8 @@ impl Invoker {
         let function_error = resp.headers().contains_key("x-amz-function-error");
         let body = resp.bytes().await.map_err(|e| transport(e.to_string()))?;
         if status.is_success() && !function_error {
-            return serde_json::from_slice(&body).map_err(|e| transport(format!("response is not JSON: {e}")));
+            return serde_json::from_slice(&body)
+                .map_err(|e| transport(format!("response is not JSON: {e}")));
         }
         // Function errors come back as {"errorType", "errorMessage"}; anything
         // else (404 for an unknown function, a 5xx of the emulator) is transport.
@@ -85,7 +86,10 @@ impl Invoker {
             }),
             _ => Err(transport(format!(
                 "HTTP {status}: {}",
-                String::from_utf8_lossy(&body).chars().take(300).collect::<String>()
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
             ))),
         }
     }

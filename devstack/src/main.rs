@@ -67,14 +67,22 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 #[tokio::main]
 async fn main() {
+    let cli = Cli::parse();
+    // The gateway logs one line per request while serving; during the demo
+    // the narration says it all.
+    let quiet = matches!(cli.command, Command::Up { demo: true, .. } | Command::Demo);
+    let default_filter = if quiet {
+        "devstack=warn"
+    } else {
+        "devstack=info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("devstack=info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let root = PathBuf::from(&cli.root);
     let result = match cli.command {
         Command::Up {
@@ -82,7 +90,12 @@ async fn main() {
             functions_port,
             demo,
         } => up(&root, port, functions_port, demo).await,
-        Command::Demo => with_running(&root, |info, users| async move { Ok(devstack::demo::run(&info.api_url, &users).await?) }).await,
+        Command::Demo => {
+            with_running(&root, |info, users| async move {
+                Ok(devstack::demo::run(&info.api_url, &users).await?)
+            })
+            .await
+        }
         Command::Signup { email, password } => {
             with_running(&root, |_, users| async move {
                 let sub = users.sign_up(&email, &password).await?;
@@ -142,8 +155,12 @@ where
     Fut: std::future::Future<Output = Result<()>>,
 {
     let path = StackInfo::default_path(root);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("no running stack ({}: {e}); start one with `make dev`", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "no running stack ({}: {e}); start one with `make dev`",
+            path.display()
+        )
+    })?;
     let info: StackInfo = serde_json::from_str(&text)?;
     let config = sdk_config(Some(&info.aws_endpoint)).await;
     let users = Users::new(&config, info.provisioned.clone());
@@ -152,7 +169,10 @@ where
 
 async fn up(root: &Path, port: u16, functions_port: u16, demo: bool) -> Result<()> {
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        return Err("AWS_ENDPOINT_URL is not set: run it through scripts/dev.sh (or scripts/with-moto.sh)".into());
+        return Err(
+            "AWS_ENDPOINT_URL is not set: run it through scripts/dev.sh (or scripts/with-moto.sh)"
+                .into(),
+        );
     }
     let config = sdk_config(None).await;
     let opts = StackOptions {
@@ -160,7 +180,8 @@ async fn up(root: &Path, port: u16, functions_port: u16, demo: bool) -> Result<(
         prefix: "devstack".to_owned(),
         gateway_port: port,
         functions_port,
-        functions_log: None,
+        // The demo's narration stays readable; the functions' output goes to a file.
+        functions_log: demo.then(|| root.join(".devstack").join("functions.log")),
         invoke_timeout: Duration::from_secs(300),
     };
     eprintln!("==> provisioning from template.yaml, starting cargo lambda watch and the gateway");
@@ -173,7 +194,9 @@ async fn up(root: &Path, port: u16, functions_port: u16, demo: bool) -> Result<(
     std::fs::write(&state, serde_json::to_string_pretty(&info)?)?;
     let result = if demo {
         let users = Users::new(&config, info.provisioned.clone());
-        devstack::demo::run(&info.api_url, &users).await.map_err(Into::into)
+        devstack::demo::run(&info.api_url, &users)
+            .await
+            .map_err(Into::into)
     } else {
         print_banner(&info, &stack);
         tokio::signal::ctrl_c().await?;

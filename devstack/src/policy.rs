@@ -29,7 +29,10 @@ pub fn evaluate(policy: &Value, method_arn: &str) -> Decision {
     let mut allowed = false;
     for s in statements {
         // Statements this evaluator does not understand never allow.
-        if s.get("NotAction").is_some() || s.get("NotResource").is_some() || s.get("Condition").is_some() {
+        if s.get("NotAction").is_some()
+            || s.get("NotResource").is_some()
+            || s.get("Condition").is_some()
+        {
             if s.get("Effect").and_then(Value::as_str) == Some("Deny") {
                 return Decision::ExplicitDeny;
             }
@@ -114,17 +117,29 @@ mod tests {
         assert!(!wildcard_match("a?c", "ac"));
         // `*` crosses `/`, unlike a route template's `{id}`.
         assert!(wildcard_match("arn:x/dev/GET/*", "arn:x/dev/GET/notes/42"));
-        assert!(!wildcard_match("arn:x/dev/GET/notes", "arn:x/dev/GET/notes/42"));
-        assert!(wildcard_match("arn:x/dev/*/notes/*", "arn:x/dev/PUT/notes/1"));
+        assert!(!wildcard_match(
+            "arn:x/dev/GET/notes",
+            "arn:x/dev/GET/notes/42"
+        ));
+        assert!(wildcard_match(
+            "arn:x/dev/*/notes/*",
+            "arn:x/dev/PUT/notes/1"
+        ));
     }
 
     #[test]
     fn allow_on_exact_or_wildcard_resource() {
         assert_eq!(evaluate(&allow(json!(ARN)), ARN), Decision::Allow);
-        let list = json!(["arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/me", "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/notes/*"]);
+        let list = json!([
+            "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/me",
+            "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/notes/*"
+        ]);
         assert_eq!(evaluate(&allow(list.clone()), ARN), Decision::Allow);
         assert_eq!(
-            evaluate(&allow(list), "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/DELETE/notes/42"),
+            evaluate(
+                &allow(list),
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/DELETE/notes/42"
+            ),
             Decision::ImplicitDeny
         );
     }
@@ -143,13 +158,18 @@ mod tests {
         let p = json!({"Statement":[{"Action":"s3:GetObject","Effect":"Allow","Resource":"*"}]});
         assert_eq!(evaluate(&p, ARN), Decision::ImplicitDeny);
         assert_eq!(evaluate(&json!({}), ARN), Decision::ImplicitDeny);
-        assert_eq!(evaluate(&json!({"Statement":"x"}), ARN), Decision::ImplicitDeny);
-        let p = json!({"Statement":[{"Action":"execute-api:Invoke","Effect":"allow","Resource":"*"}]});
+        assert_eq!(
+            evaluate(&json!({"Statement":"x"}), ARN),
+            Decision::ImplicitDeny
+        );
+        let p =
+            json!({"Statement":[{"Action":"execute-api:Invoke","Effect":"allow","Resource":"*"}]});
         assert_eq!(evaluate(&p, ARN), Decision::ImplicitDeny);
         let p = json!({"Statement":[{"NotAction":"s3:*","Effect":"Allow","Resource":"*"}]});
         assert_eq!(evaluate(&p, ARN), Decision::ImplicitDeny);
         // Action names are case-insensitive in IAM; resources are not.
-        let p = json!({"Statement":{"Action":"Execute-API:invoke","Effect":"Allow","Resource":ARN}});
+        let p =
+            json!({"Statement":{"Action":"Execute-API:invoke","Effect":"Allow","Resource":ARN}});
         assert_eq!(evaluate(&p, ARN), Decision::Allow);
         assert_eq!(evaluate(&p, &ARN.to_uppercase()), Decision::ImplicitDeny);
     }

@@ -6,8 +6,8 @@
 //! `AWS_ENDPOINT_URL` (set by `scripts/with-moto.sh`) points it at moto.
 
 use aws_sdk_cognitoidentityprovider::types as idp;
-use aws_sdk_dynamodb::types as ddb;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types as ddb;
 use serde::{Deserialize, Serialize};
 
 use crate::template::{Template, TemplateError};
@@ -43,12 +43,18 @@ pub struct Provisioned {
 impl Provisioned {
     /// The `iss` of this pool's tokens.
     pub fn issuer(&self) -> String {
-        format!("https://cognito-idp.{}.amazonaws.com/{}", self.region, self.user_pool_id)
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            self.region, self.user_pool_id
+        )
     }
 
     /// The identity pool's login key for this user pool.
     pub fn login_provider(&self) -> String {
-        format!("cognito-idp.{}.amazonaws.com/{}", self.region, self.user_pool_id)
+        format!(
+            "cognito-idp.{}.amazonaws.com/{}",
+            self.region, self.user_pool_id
+        )
     }
 }
 
@@ -59,7 +65,9 @@ pub async fn provision(
     template: &Template,
     prefix: &str,
 ) -> Result<Provisioned, ProvisionError> {
-    let region = config.region().map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+    let region = config
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(config);
 
     // --- user pool
@@ -88,7 +96,11 @@ pub async fn provision(
     for a in &pool.auto_verified_attributes {
         req = req.auto_verified_attributes(idp::VerifiedAttributeType::from(a.as_str()));
     }
-    if let Some(cs) = pool.username_configuration.as_ref().and_then(|c| c.case_sensitive) {
+    if let Some(cs) = pool
+        .username_configuration
+        .as_ref()
+        .and_then(|c| c.case_sensitive)
+    {
         req = req.username_configuration(
             idp::UsernameConfigurationType::builder()
                 .case_sensitive(cs)
@@ -129,7 +141,8 @@ pub async fn provision(
         req = req.explicit_auth_flows(idp::ExplicitAuthFlowsType::from(f.as_str()));
     }
     if let Some(p) = &c.prevent_user_existence_errors {
-        req = req.prevent_user_existence_errors(idp::PreventUserExistenceErrorTypes::from(p.as_str()));
+        req = req
+            .prevent_user_existence_errors(idp::PreventUserExistenceErrorTypes::from(p.as_str()));
     }
     let client = req.send().await.map_err(aws("CreateUserPoolClient"))?;
     let app_client_id = client
@@ -179,10 +192,13 @@ pub async fn provision(
     let t = template.table()?;
     let table_name = format!("{prefix}-notes");
     let dynamo = aws_sdk_dynamodb::Client::new(config);
-    let mut req = dynamo
-        .create_table()
-        .table_name(&table_name)
-        .billing_mode(ddb::BillingMode::from(t.billing_mode.as_deref().unwrap_or("PAY_PER_REQUEST")));
+    let mut req =
+        dynamo
+            .create_table()
+            .table_name(&table_name)
+            .billing_mode(ddb::BillingMode::from(
+                t.billing_mode.as_deref().unwrap_or("PAY_PER_REQUEST"),
+            ));
     for k in &t.key_schema {
         req = req.key_schema(
             ddb::KeySchemaElement::builder()

@@ -77,7 +77,10 @@ pub struct Stack {
 impl Stack {
     /// Provisions, starts the functions and serves the gateway (on the
     /// current tokio runtime).
-    pub async fn start(config: &aws_config::SdkConfig, opts: &StackOptions) -> Result<Self, StackError> {
+    pub async fn start(
+        config: &aws_config::SdkConfig,
+        opts: &StackOptions,
+    ) -> Result<Self, StackError> {
         let template = Template::load(&opts.root.join("template.yaml"))?;
         let provisioned = provision(config, &template, &opts.prefix).await?;
         let env = function_env(&template, &provisioned)?;
@@ -100,7 +103,9 @@ impl Stack {
             let r = functions.wait_listening(Duration::from_secs(60));
             (functions, r)
         });
-        let (functions, ready) = (&mut wait).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (functions, ready) = (&mut wait)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         ready?;
 
         let api = template.api()?;
@@ -133,7 +138,10 @@ impl Stack {
 
     /// Another gateway over the same functions (its own authorizer cache and
     /// counters), e.g. with a different `ReauthorizeEvery`.
-    pub async fn extra_gateway(&self, cfg: GatewayConfig) -> std::io::Result<(Arc<Gateway>, String)> {
+    pub async fn extra_gateway(
+        &self,
+        cfg: GatewayConfig,
+    ) -> std::io::Result<(Arc<Gateway>, String)> {
         let invoker = Invoker::new(self.functions.invoke_base(), Duration::from_secs(120));
         let gateway = Gateway::new(cfg, invoker);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

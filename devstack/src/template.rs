@@ -46,7 +46,9 @@ pub struct Template {
 
 /// The path of `template.yaml` at the workspace root.
 pub fn default_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("template.yaml")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("template.yaml")
 }
 
 impl Template {
@@ -84,7 +86,10 @@ impl Template {
         Ok(Self { resources, globals })
     }
 
-    fn resources_of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    fn resources_of_type<'a>(
+        &'a self,
+        ty: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Value)> {
         self.resources
             .iter()
             .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
@@ -176,8 +181,16 @@ impl Template {
 
     fn function(&self, binary: &str) -> Result<(&String, &Value), TemplateError> {
         self.resources_of_type("AWS::Serverless::Function")
-            .find(|(_, f)| f.pointer("/Metadata/BuildProperties/Binary").and_then(Value::as_str) == Some(binary))
-            .ok_or_else(|| TemplateError::Missing(format!("function with Metadata.BuildProperties.Binary = {binary}")))
+            .find(|(_, f)| {
+                f.pointer("/Metadata/BuildProperties/Binary")
+                    .and_then(Value::as_str)
+                    == Some(binary)
+            })
+            .ok_or_else(|| {
+                TemplateError::Missing(format!(
+                    "function with Metadata.BuildProperties.Binary = {binary}"
+                ))
+            })
     }
 
     /// The REST API: stage, authorizer settings, gateway responses, and the
@@ -193,8 +206,11 @@ impl Template {
             .and_then(Value::as_str)
             .ok_or_else(|| TemplateError::Missing(format!("{api_name}.StageName")))?
             .to_owned();
-        let default_authorizer = props.pointer("/Auth/DefaultAuthorizer").and_then(Value::as_str);
-        let authorizer = default_authorizer.and_then(|n| props.pointer(&format!("/Auth/Authorizers/{n}")));
+        let default_authorizer = props
+            .pointer("/Auth/DefaultAuthorizer")
+            .and_then(Value::as_str);
+        let authorizer =
+            default_authorizer.and_then(|n| props.pointer(&format!("/Auth/Authorizers/{n}")));
         let reauthorize_every = authorizer
             .and_then(|a| a.pointer("/Identity/ReauthorizeEvery"))
             .and_then(as_u64)
@@ -202,7 +218,12 @@ impl Template {
         let identity_headers = authorizer
             .and_then(|a| a.pointer("/Identity/Headers"))
             .and_then(Value::as_array)
-            .map(|hs| hs.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|hs| {
+                hs.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_else(|| vec!["Authorization".to_owned()]);
         let mut gateway_responses = BTreeMap::new();
         if let Some(Value::Object(grs)) = props.get("GatewayResponses") {
@@ -212,7 +233,10 @@ impl Template {
         }
         let mut routes = Vec::new();
         for (_, f) in self.resources_of_type("AWS::Serverless::Function") {
-            let Some(binary) = f.pointer("/Metadata/BuildProperties/Binary").and_then(Value::as_str) else {
+            let Some(binary) = f
+                .pointer("/Metadata/BuildProperties/Binary")
+                .and_then(Value::as_str)
+            else {
                 continue;
             };
             let Some(Value::Object(events)) = f.pointer("/Properties/Events") else {
@@ -282,7 +306,10 @@ fn to_json(v: &serde_norway::Value) -> Value {
             for (k, v) in m {
                 let key = match k {
                     Y::String(s) => s.clone(),
-                    other => serde_norway::to_string(other).unwrap_or_default().trim().to_owned(),
+                    other => serde_norway::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
                 };
                 out.insert(key, to_json(v));
             }
@@ -316,9 +343,17 @@ fn resolve(v: &Value, params: &BTreeMap<String, Value>) -> Value {
                     return Value::String(done);
                 }
             }
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), resolve(v, params))).collect())
+            Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), resolve(v, params)))
+                    .collect(),
+            )
         }
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), resolve(v, params))).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), resolve(v, params)))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(|v| resolve(v, params)).collect()),
         other => other.clone(),
     }
@@ -485,7 +520,10 @@ pub struct GatewayResponse {
 
 impl GatewayResponse {
     fn from_template(v: &Value) -> Self {
-        let status = v.get("StatusCode").and_then(as_u64).and_then(|s| u16::try_from(s).ok());
+        let status = v
+            .get("StatusCode")
+            .and_then(as_u64)
+            .and_then(|s| u16::try_from(s).ok());
         let mut headers = BTreeMap::new();
         if let Some(Value::Object(hs)) = v.pointer("/ResponseParameters/Headers") {
             for (k, val) in hs {
@@ -587,7 +625,10 @@ Resources:
         let env = t.function_env("api-handler").unwrap();
         assert_eq!(env.get("LIMIT").map(String::as_str), Some("42"));
         assert_eq!(env.get("GLOBAL").map(String::as_str), Some("g"));
-        assert_eq!(env.get("RULES").map(String::as_str), Some(r#"[{"route":"GET /x"}]"#));
+        assert_eq!(
+            env.get("RULES").map(String::as_str),
+            Some(r#"[{"route":"GET /x"}]"#)
+        );
         // A Ref to a resource cannot be resolved offline: not returned.
         assert!(!env.contains_key("TABLE_NAME"));
         assert_eq!(
@@ -622,10 +663,16 @@ Resources:
         );
         let unauthorized = &api.gateway_responses["UNAUTHORIZED"];
         assert_eq!(unauthorized.status, Some(401));
-        assert_eq!(unauthorized.headers["Access-Control-Allow-Origin"], "http://localhost:3000");
+        assert_eq!(
+            unauthorized.headers["Access-Control-Allow-Origin"],
+            "http://localhost:3000"
+        );
         assert_eq!(unauthorized.headers["WWW-Authenticate"], "Bearer");
         assert!(!unauthorized.headers.contains_key("X-Dynamic"));
-        assert_eq!(unauthorized.template.as_deref(), Some(r#"{"error":"unauthorized"}"#));
+        assert_eq!(
+            unauthorized.template.as_deref(),
+            Some(r#"{"error":"unauthorized"}"#)
+        );
     }
 
     #[test]
@@ -640,7 +687,10 @@ Resources:
     fn substitution_needs_every_name_known() {
         let mut p = BTreeMap::new();
         p.insert("A".to_owned(), json!("x"));
-        assert_eq!(substitute("a-${A}-${!Literal}", &p).as_deref(), Some("a-x-${Literal}"));
+        assert_eq!(
+            substitute("a-${A}-${!Literal}", &p).as_deref(),
+            Some("a-x-${Literal}")
+        );
         assert_eq!(substitute("${Unknown}", &p), None);
     }
 }

@@ -24,7 +24,10 @@ type Calls = Arc<Mutex<Vec<(String, Value)>>>;
 fn authorizer(event: &Value) -> Response {
     let auth = event["headers"]
         .as_object()
-        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+        .and_then(|h| {
+            h.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        })
         .and_then(|(_, v)| v.as_str())
         .unwrap_or("");
     let arn = event["methodArn"].as_str().unwrap_or("");
@@ -77,7 +80,9 @@ impl IntoResponse for Json {
 
 async fn functions(calls: Calls, req: Request<Body>) -> Response {
     let path = req.uri().path().to_owned();
-    let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let name = path
         .strip_prefix("/2015-03-31/functions/")
@@ -124,7 +129,10 @@ impl Fixture {
         let template = Template::load(&default_path()).unwrap();
         let mut cfg = GatewayConfig::from_api(&template.api().unwrap(), "us-east-1");
         cfg.reauthorize_every = ttl;
-        let gateway = Gateway::new(cfg, Invoker::new(format!("http://{faddr}"), Duration::from_secs(10)));
+        let gateway = Gateway::new(
+            cfg,
+            Invoker::new(format!("http://{faddr}"), Duration::from_secs(10)),
+        );
         let gl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let gaddr = gl.local_addr().unwrap();
         let gw = gateway.clone();
@@ -137,7 +145,11 @@ impl Fixture {
         }
     }
 
-    async fn get(&self, path: &str, auth: Option<&str>) -> (u16, reqwest::header::HeaderMap, Value) {
+    async fn get(
+        &self,
+        path: &str,
+        auth: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let mut req = self.http.get(format!("{}{path}", self.url));
         if let Some(a) = auth {
             req = req.header("Authorization", a);
@@ -146,7 +158,11 @@ impl Fixture {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
-        (status, headers, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     fn calls_to(&self, name: &str) -> Vec<Value> {
@@ -181,7 +197,10 @@ async fn missing_or_empty_identity_source_is_401_without_invoking() {
         // The template's UNAUTHORIZED gateway response: body and headers.
         assert_eq!(body["error"]["code"], "unauthorized");
         assert_eq!(headers["www-authenticate"], "Bearer");
-        assert_eq!(headers["access-control-allow-origin"], "http://localhost:3000");
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "http://localhost:3000"
+        );
     }
     assert!(f.calls_to("authorizer").is_empty());
     assert!(f.calls_to("api-handler").is_empty());
@@ -208,7 +227,10 @@ async fn allow_injects_principal_and_context_into_the_proxy_event() {
     assert_eq!(event["httpMethod"], "GET");
     assert_eq!(event["pathParameters"]["id"], "01J-X");
     assert_eq!(event["queryStringParameters"]["limit"], "5");
-    assert_eq!(event["multiValueQueryStringParameters"]["tag"], json!(["a", "b"]));
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["tag"],
+        json!(["a", "b"])
+    );
     assert_eq!(event["headers"]["if-match"], "\"3\"");
     let ctx = &event["requestContext"];
     assert_eq!(ctx["resourcePath"], "/notes/{id}");
@@ -218,7 +240,12 @@ async fn allow_injects_principal_and_context_into_the_proxy_event() {
     assert_eq!(ctx["authorizer"]["authTime"], 1_700_000_000);
     assert_eq!(ctx["authorizer"]["flag"], true);
     // The backend reads the caller with the shared contract.
-    let fields = ctx["authorizer"].as_object().unwrap().clone().into_iter().collect();
+    let fields = ctx["authorizer"]
+        .as_object()
+        .unwrap()
+        .clone()
+        .into_iter()
+        .collect();
     let caller = auth_context::AuthorizerContext::from_fields(&fields).unwrap();
     assert_eq!(caller.sub, "user-1");
 
@@ -247,7 +274,10 @@ async fn policy_is_evaluated_against_each_request_and_cached_per_token() {
     assert_eq!(body["error"]["code"], "forbidden");
     assert_eq!(f.gateway.authorizer_invocations(), 1);
     // Wildcards: GET /notes/* covers any id, not the list and not other methods.
-    assert_eq!(f.get("/notes/abc", Some("Bearer notes-any-id")).await.0, 200);
+    assert_eq!(
+        f.get("/notes/abc", Some("Bearer notes-any-id")).await.0,
+        200
+    );
     assert_eq!(f.get("/notes", Some("Bearer notes-any-id")).await.0, 403);
     let del = f
         .http
@@ -282,7 +312,10 @@ async fn unauthorized_is_401_and_other_failures_are_500() {
         let (status, headers, body) = f.get("/me", Some(bad)).await;
         assert_eq!(status, 500, "{bad}");
         assert_eq!(body, json!({"message": null}), "{bad}");
-        assert_eq!(headers["x-amzn-errortype"], "AuthorizerConfigurationException");
+        assert_eq!(
+            headers["x-amzn-errortype"],
+            "AuthorizerConfigurationException"
+        );
     }
     assert!(f.calls_to("api-handler").is_empty());
 }
@@ -296,7 +329,12 @@ async fn unknown_routes_and_methods_and_bad_integrations() {
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["error"]["code"], "not_found");
     }
-    let outside_stage = f.http.get(f.url.replace("/dev", "/prod/me")).send().await.unwrap();
+    let outside_stage = f
+        .http
+        .get(f.url.replace("/dev", "/prod/me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(outside_stage.status(), 404);
     let patch = f
         .http

@@ -15,7 +15,10 @@ fn moto() -> String {
 }
 
 fn unique(prefix: &str) -> String {
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{n}")
 }
 
@@ -24,7 +27,9 @@ async fn provisioned_resources_carry_the_template_settings() {
     moto();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let template = Template::load(&default_path()).unwrap();
-    let stack = provision(&config, &template, &unique("prov")).await.unwrap();
+    let stack = provision(&config, &template, &unique("prov"))
+        .await
+        .unwrap();
 
     // --- user pool, as the template says (not as this test says)
     let tp = template.user_pool().unwrap();
@@ -44,10 +49,18 @@ async fn provisioned_resources_carry_the_template_settings() {
     assert_eq!(Some(pw.require_lowercase()), tpw.require_lowercase);
     assert_eq!(Some(pw.require_numbers()), tpw.require_numbers);
     assert_eq!(Some(pw.require_symbols()), tpw.require_symbols);
-    let attrs: Vec<&str> = pool.username_attributes().iter().map(|a| a.as_str()).collect();
+    let attrs: Vec<&str> = pool
+        .username_attributes()
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
     assert_eq!(attrs, tp.username_attributes);
     assert!(attrs.contains(&"email"), "the template signs in with email");
-    let verified: Vec<&str> = pool.auto_verified_attributes().iter().map(|a| a.as_str()).collect();
+    let verified: Vec<&str> = pool
+        .auto_verified_attributes()
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
     assert_eq!(verified, tp.auto_verified_attributes);
 
     // The policy is enforced: a password the template forbids is refused.
@@ -72,18 +85,42 @@ async fn provisioned_resources_carry_the_template_settings() {
         .user_pool_client
         .unwrap();
     assert!(client.client_secret().is_none(), "public client: no secret");
-    let flows: Vec<&str> = client.explicit_auth_flows().iter().map(|f| f.as_str()).collect();
+    let flows: Vec<&str> = client
+        .explicit_auth_flows()
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
     assert_eq!(flows, tc.explicit_auth_flows);
-    assert!(!flows.contains(&"ALLOW_USER_PASSWORD_AUTH"), "no plain password flow in the template");
+    assert!(
+        !flows.contains(&"ALLOW_USER_PASSWORD_AUTH"),
+        "no plain password flow in the template"
+    );
     assert_eq!(client.access_token_validity(), tc.access_token_validity);
     assert_eq!(client.id_token_validity(), tc.id_token_validity);
-    assert_eq!(Some(client.refresh_token_validity()), tc.refresh_token_validity);
+    assert_eq!(
+        Some(client.refresh_token_validity()),
+        tc.refresh_token_validity
+    );
 
     // --- groups: every one the template declares, `admin` among them
-    let groups = idp.list_groups().user_pool_id(&stack.user_pool_id).send().await.unwrap();
-    let mut names: Vec<String> = groups.groups().iter().filter_map(|g| g.group_name().map(str::to_owned)).collect();
+    let groups = idp
+        .list_groups()
+        .user_pool_id(&stack.user_pool_id)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = groups
+        .groups()
+        .iter()
+        .filter_map(|g| g.group_name().map(str::to_owned))
+        .collect();
     names.sort();
-    let mut expected: Vec<String> = template.groups().unwrap().into_iter().map(|g| g.group_name).collect();
+    let mut expected: Vec<String> = template
+        .groups()
+        .unwrap()
+        .into_iter()
+        .map(|g| g.group_name)
+        .collect();
     expected.sort();
     assert_eq!(names, expected);
     assert!(names.iter().any(|n| n == "admin"));
@@ -99,7 +136,10 @@ async fn provisioned_resources_carry_the_template_settings() {
     assert!(!ip.allow_unauthenticated_identities());
     let providers = ip.cognito_identity_providers();
     assert_eq!(providers.len(), 1);
-    assert_eq!(providers[0].provider_name(), Some(stack.login_provider().as_str()));
+    assert_eq!(
+        providers[0].provider_name(),
+        Some(stack.login_provider().as_str())
+    );
     assert_eq!(providers[0].client_id(), Some(stack.app_client_id.as_str()));
 
     // --- table: the template's key schema and TTL attribute
@@ -116,7 +156,12 @@ async fn provisioned_resources_carry_the_template_settings() {
     let keys: Vec<(String, String)> = table
         .key_schema()
         .iter()
-        .map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned()))
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
         .collect();
     let tkeys: Vec<(String, String)> = tt
         .key_schema
@@ -124,7 +169,13 @@ async fn provisioned_resources_carry_the_template_settings() {
         .map(|k| (k.attribute_name.clone(), k.key_type.clone()))
         .collect();
     assert_eq!(keys, tkeys);
-    assert_eq!(tkeys, [("PK".to_owned(), "HASH".to_owned()), ("SK".to_owned(), "RANGE".to_owned())]);
+    assert_eq!(
+        tkeys,
+        [
+            ("PK".to_owned(), "HASH".to_owned()),
+            ("SK".to_owned(), "RANGE".to_owned())
+        ]
+    );
     let ttl = ddb
         .describe_time_to_live()
         .table_name(&stack.table_name)
@@ -135,7 +186,9 @@ async fn provisioned_resources_carry_the_template_settings() {
         .unwrap();
     assert_eq!(
         ttl.attribute_name(),
-        tt.time_to_live_specification.as_ref().map(|t| t.attribute_name.as_str())
+        tt.time_to_live_specification
+            .as_ref()
+            .map(|t| t.attribute_name.as_str())
     );
     assert_eq!(ttl.attribute_name(), Some("expiresAt"));
 
@@ -145,8 +198,14 @@ async fn provisioned_resources_carry_the_template_settings() {
     assert_eq!(env["APP_CLIENT_IDS"], stack.app_client_id);
     assert_eq!(env["TABLE_NAME"], stack.table_name);
     assert!(env["AUTH_RULES"].contains("\"groups_any\":[\"admin\"]"));
-    assert_eq!(env.get("MAX_NOTES_PER_USER").map(String::as_str), Some("1000"));
-    assert!(!env.contains_key("JWKS_JSON"), "an empty JWKS_JSON is left unset, not set to empty");
+    assert_eq!(
+        env.get("MAX_NOTES_PER_USER").map(String::as_str),
+        Some("1000")
+    );
+    assert!(
+        !env.contains_key("JWKS_JSON"),
+        "an empty JWKS_JSON is left unset, not set to empty"
+    );
 }
 
 #[test]
@@ -158,7 +217,14 @@ fn the_local_gateway_serves_the_templates_api() {
     let mut routes: Vec<String> = api
         .routes
         .iter()
-        .map(|r| format!("{} {} {}", r.method, r.resource, if r.authorized { "auth" } else { "open" }))
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r.method,
+                r.resource,
+                if r.authorized { "auth" } else { "open" }
+            )
+        })
         .collect();
     routes.sort();
     assert_eq!(
