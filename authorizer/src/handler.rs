@@ -280,8 +280,51 @@ pub fn context_of(claims: &VerifiedClaims) -> AuthorizerContext {
     }
 }
 
+/// [`context_of`] serialised without building it: the same keys (from
+/// `auth_context::keys`), written straight from the claims. Hot path.
 fn context_json(claims: &VerifiedClaims) -> String {
-    serde_json::to_string(&context_of(claims)).unwrap_or_else(|_| "{}".into())
+    serde_json::to_string(&ContextRef(claims)).unwrap_or_else(|_| "{}".into())
+}
+
+struct ContextRef<'a>(&'a VerifiedClaims);
+
+impl serde::Serialize for ContextRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use auth_context::keys;
+        use serde::ser::SerializeMap;
+        let c = self.0;
+        let mut m = s.serialize_map(Some(9))?;
+        m.serialize_entry(keys::SUB, &c.sub)?;
+        m.serialize_entry(keys::USERNAME, &c.username)?;
+        m.serialize_entry(keys::CLIENT_ID, &c.client_id)?;
+        m.serialize_entry(keys::ISSUER, &c.issuer)?;
+        m.serialize_entry(keys::TOKEN_USE, c.token_use.as_str())?;
+        m.serialize_entry(keys::SCOPE, &SpaceJoined(&c.scopes))?;
+        m.serialize_entry(keys::GROUPS, &SpaceJoined(&c.groups))?;
+        m.serialize_entry(keys::AUTH_TIME, &c.auth_time)?;
+        m.serialize_entry(keys::ORIGIN_JTI, c.origin_jti.as_deref().unwrap_or(""))?;
+        m.end()
+    }
+}
+
+struct SpaceJoined<'a>(&'a [String]);
+
+impl std::fmt::Display for SpaceJoined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, x) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(x)?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for SpaceJoined<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// What one decision log line says. Never the token or a header.
@@ -341,5 +384,37 @@ impl Decision<'_> {
             sub = self.sub,
             "authorizer decision"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hot_path_context_equals_the_auth_context_serialisation() {
+        let claims = VerifiedClaims {
+            sub: "s\"1".into(),
+            username: "u".into(),
+            client_id: "c".into(),
+            issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X".into(),
+            token_use: TokenUse::Id,
+            scopes: vec!["a/b".into(), "c".into()],
+            groups: vec!["g1".into(), "g2".into()],
+            auth_time: 12,
+            origin_jti: Some("o".into()),
+            exp: 0,
+            iat: 0,
+        };
+        let fast: Value = serde_json::from_str(&context_json(&claims)).unwrap();
+        assert_eq!(fast, serde_json::to_value(context_of(&claims)).unwrap());
+        let none = VerifiedClaims {
+            scopes: vec![],
+            groups: vec![],
+            origin_jti: None,
+            ..claims
+        };
+        let fast: Value = serde_json::from_str(&context_json(&none)).unwrap();
+        assert_eq!(fast, serde_json::to_value(context_of(&none)).unwrap());
     }
 }

@@ -405,8 +405,11 @@ pub fn deny_document(prefix: &str) -> String {
 /// deployment must not grow memory without limit.
 #[derive(Debug, Default)]
 pub struct PolicyCache {
-    map: RwLock<HashMap<Box<str>, HashMap<RuleMask, Arc<Rendered>>>>,
+    map: RwLock<HashMap<Box<str>, ByMask>>,
 }
+
+/// The rendered policies of one API/stage prefix, per entitlement set.
+type ByMask = HashMap<RuleMask, Arc<Rendered>>;
 
 /// A plan and its `policyDocument` for one prefix.
 #[derive(Debug)]

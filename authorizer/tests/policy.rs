@@ -265,7 +265,7 @@ fn method_arn_parsing_is_strict() {
             "short_account",
             "arn:aws:execute-api:us-east-1:1234:abc/prod/GET/x".to_string(),
         ),
-        ("no_method", format!("{PREFIX}")),
+        ("no_method", PREFIX.to_string()),
         ("method_without_slash", format!("{PREFIX}GET")),
         ("method_any", format!("{PREFIX}ANY/x")),
         ("method_lowercase", format!("{PREFIX}get/x")),

@@ -1,0 +1,222 @@
+//! The same RS256-2048 token, three ways, in one run:
+//!
+//! - (a) `raw_limit`: SHA-256 + RSA verify of the signing input with an
+//!   aws-lc-rs key parsed once: what any verifier must at least spend.
+//! - (b) `verifier`: token → verified claims (strict framing, claims, warm
+//!   key cache from embedded `JWKS_JSON`).
+//! - (c) `handler`: REST `REQUEST` event JSON bytes → response JSON text,
+//!   with `AUTH_RULES` set (rule match, entitlements, cached policy).
+//!
+//! After criterion's report it times each again with a fixed iteration
+//! count, interleaved in rounds (best round counts, so a noisy neighbour on
+//! the shared machine hurts all three alike), and prints the throughput
+//! ratios (b)/(a) and (c)/(a). Targets: ≥ 0.85 and ≥ 0.75.
+//!
+//! `cargo bench -p authorizer` (add `-- --quick` for a shorter criterion run).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authorizer::claims::TokenUse;
+use authorizer::clock::ManualClock;
+use authorizer::config::VerifierConfig;
+use authorizer::handler::Authorizer;
+use authorizer::testing::{self, TestKey};
+use authorizer::verifier::Verifier;
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine as _;
+use criterion::Criterion;
+use serde_json::json;
+
+const POOL: &str = "us-east-1_BenchPool";
+const CLIENT: &str = "bench-client";
+const NOW: i64 = 1_700_000_000;
+const RULES: &str = r#"[
+  {"route":"GET /notes","scopes_any":["notes/read"]},
+  {"route":"POST /notes","scopes_any":["notes/write"]},
+  {"route":"GET /notes/{id}","scopes_any":["notes/read"]},
+  {"route":"DELETE /notes/{id}","scopes_all":["notes/write"]},
+  {"route":"ANY /admin/*","groups_any":["admin"]},
+  {"route":"GET /me"}
+]"#;
+
+struct Fixture {
+    key: ParsedPublicKey,
+    signing_input: Vec<u8>,
+    signature: Vec<u8>,
+    token: String,
+    verifier: Verifier,
+    authorizer: Authorizer,
+    event: Vec<u8>,
+    rt: tokio::runtime::Runtime,
+}
+
+fn fixture() -> Fixture {
+    let k = TestKey::generate("bench-kid-1");
+    let mut claims =
+        testing::access_claims(POOL, CLIENT, "6f1c2d3e-0000-4000-8000-123456789abc", NOW);
+    claims["scope"] = json!("notes/read notes/write");
+    claims["cognito:groups"] = json!(["users"]);
+    let token = k.token(&claims);
+    let (signing_input, sig_b64) = token.rsplit_once('.').expect("three segments");
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig_b64)
+        .expect("signature");
+    let (n, e) = (k.modulus(), k.exponent());
+    let key = RsaPublicKeyComponents {
+        n: &n[..],
+        e: &e[..],
+    }
+    .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+    .expect("parsed key");
+
+    let env: HashMap<&str, String> = [
+        ("USER_POOL_ID", POOL.to_string()),
+        ("APP_CLIENT_IDS", CLIENT.to_string()),
+        ("JWKS_JSON", testing::jwks(&[&k]).to_string()),
+        ("AUTH_RULES", RULES.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let verifier = Verifier::new(
+        VerifierConfig::from_lookup(|v| env.get(v).cloned()).expect("config"),
+        clock.clone(),
+    );
+    let authorizer = Authorizer::from_lookup(|v| env.get(v).cloned(), clock).expect("authorizer");
+    let event = serde_json::to_vec(&rest_request_event(&token)).expect("event");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    Fixture {
+        key,
+        signing_input: signing_input.as_bytes().to_vec(),
+        signature,
+        token,
+        verifier,
+        authorizer,
+        event,
+        rt,
+    }
+}
+
+/// A REST `REQUEST` event as API Gateway sends it (headers as a browser
+/// sends them), so (c) pays for skipping what the authorizer does not need.
+fn rest_request_event(token: &str) -> serde_json::Value {
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes/01HZX3Q8W3";
+    let headers = json!({
+        "Accept": "application/json", "Accept-Encoding": "gzip, deflate, br",
+        "Authorization": format!("Bearer {token}"), "Host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "X-Amzn-Trace-Id": "Root=1-65f0-abc",
+        "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Port": "443", "X-Forwarded-Proto": "https"
+    });
+    let multi: serde_json::Map<String, serde_json::Value> = headers
+        .as_object()
+        .expect("object")
+        .iter()
+        .map(|(k, v)| (k.clone(), json!([v])))
+        .collect();
+    json!({
+        "type": "REQUEST", "methodArn": arn, "resource": "/notes/{id}", "path": "/notes/01HZX3Q8W3",
+        "httpMethod": "GET", "headers": headers, "multiValueHeaders": multi,
+        "queryStringParameters": {}, "multiValueQueryStringParameters": {},
+        "pathParameters": {"id": "01HZX3Q8W3"}, "stageVariables": {},
+        "requestContext": {
+            "path": "/prod/notes/01HZX3Q8W3", "accountId": "123456789012", "resourceId": "abc123",
+            "stage": "prod", "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {"apiKey": "", "sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0"},
+            "resourcePath": "/notes/{id}", "httpMethod": "GET", "apiId": "a1b2c3d4e5"
+        }
+    })
+}
+
+impl Fixture {
+    fn raw(&self) -> bool {
+        self.key
+            .verify_sig(black_box(&self.signing_input), black_box(&self.signature))
+            .is_ok()
+    }
+    fn verify(&self) -> bool {
+        self.rt
+            .block_on(
+                self.verifier
+                    .verify(black_box(&self.token), TokenUse::Access),
+            )
+            .is_ok()
+    }
+    fn handle(&self) -> usize {
+        self.rt
+            .block_on(self.authorizer.handle_json(black_box(&self.event), None))
+            .map_or(0, |s| s.len())
+    }
+}
+
+fn time_n(n: u32, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed()
+}
+
+fn main() {
+    let fx = fixture();
+    assert!(fx.raw() && fx.verify(), "the bench token must verify");
+    let response = fx
+        .rt
+        .block_on(fx.authorizer.handle_json(&fx.event, None))
+        .expect("handler allows");
+    assert!(response.contains("\"Allow\""), "{response}");
+
+    let mut c = Criterion::default().configure_from_args();
+    let mut g = c.benchmark_group("rs256_2048");
+    g.bench_function("a_raw_limit", |b| b.iter(|| fx.raw()));
+    g.bench_function("b_verifier", |b| b.iter(|| fx.verify()));
+    g.bench_function("c_handler", |b| b.iter(|| fx.handle()));
+    g.finish();
+    c.final_summary();
+
+    // Our own interleaved timing for the ratios.
+    let n = 2_000;
+    let rounds = 7;
+    let (mut a, mut b, mut h) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    for _ in 0..rounds {
+        a = a.min(time_n(n, || {
+            black_box(fx.raw());
+        }));
+        b = b.min(time_n(n, || {
+            black_box(fx.verify());
+        }));
+        h = h.min(time_n(n, || {
+            black_box(fx.handle());
+        }));
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(n);
+    println!();
+    println!("RS256-2048, best of {rounds} rounds × {n} iterations:");
+    println!(
+        "  (a) raw limit : {:8.2} µs/op  {:9.0} op/s",
+        per(a),
+        1e6 / per(a)
+    );
+    println!(
+        "  (b) verifier  : {:8.2} µs/op  {:9.0} op/s",
+        per(b),
+        1e6 / per(b)
+    );
+    println!(
+        "  (c) handler   : {:8.2} µs/op  {:9.0} op/s",
+        per(h),
+        1e6 / per(h)
+    );
+    println!(
+        "  (b)/(a) throughput ratio: {:.3}  (target ≥ 0.85)",
+        per(a) / per(b)
+    );
+    println!(
+        "  (c)/(a) throughput ratio: {:.3}  (target ≥ 0.75)",
+        per(a) / per(h)
+    );
+}
