@@ -136,15 +136,15 @@ async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     // The subcommands that talk to an already running stack find moto from
     // the state file when the shell has no AWS_ENDPOINT_URL.
-    if let Some(e) = endpoint.filter(|e| !e.is_empty()) {
-        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-            loader = loader
-                .endpoint_url(e)
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
-                    "testing", "testing", None, None, "devstack",
-                ));
-        }
+    if let Some(e) = endpoint.filter(|e| !e.is_empty())
+        && std::env::var_os("AWS_ENDPOINT_URL").is_none()
+    {
+        loader = loader
+            .endpoint_url(e)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+                "testing", "testing", None, None, "devstack",
+            ));
     }
     loader.load().await
 }

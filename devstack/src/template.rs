@@ -333,15 +333,15 @@ fn to_json(v: &serde_norway::Value) -> Value {
 fn resolve(v: &Value, params: &BTreeMap<String, Value>) -> Value {
     match v {
         Value::Object(m) if m.len() == 1 => {
-            if let Some(Value::String(name)) = m.get("Ref") {
-                if let Some(p) = params.get(name) {
-                    return p.clone();
-                }
+            if let Some(Value::String(name)) = m.get("Ref")
+                && let Some(p) = params.get(name)
+            {
+                return p.clone();
             }
-            if let Some(Value::String(s)) = m.get("Fn::Sub") {
-                if let Some(done) = substitute(s, params) {
-                    return Value::String(done);
-                }
+            if let Some(Value::String(s)) = m.get("Fn::Sub")
+                && let Some(done) = substitute(s, params)
+            {
+                return Value::String(done);
             }
             Value::Object(
                 m.iter()
