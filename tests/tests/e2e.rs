@@ -371,7 +371,7 @@ async fn the_narrated_demo_passes_against_the_stack() {
 #[test]
 fn cargo_lambda_invoke_with_the_shipped_authorizer_events() {
     let root = helpers::root();
-    helpers::build_functions(&root).unwrap();
+    helpers::build_functions(&root, &["authorizer"]).unwrap();
     let port = free_port().unwrap();
     let log = std::fs::File::create(
         root.join("target")

@@ -56,9 +56,9 @@ fn unique() -> u128 {
 /// them — one `cargo build --bin X` each, so each has its own feature set —
 /// so it finds them fresh on the first request, and compile errors show here
 /// rather than as a timeout later.
-pub fn build_functions(root: &Path) -> Result<(), String> {
+pub fn build_functions(root: &Path, bins: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    for bin in ["authorizer", "api-handler"] {
+    for bin in bins {
         let status = Command::new(&cargo)
             .args(["build", "--bin", bin])
             .current_dir(root)
@@ -74,7 +74,7 @@ pub fn build_functions(root: &Path) -> Result<(), String> {
 fn start_shared() -> Result<Shared, String> {
     moto_endpoint();
     let root = root();
-    build_functions(&root)?;
+    build_functions(&root, &["authorizer", "api-handler"])?;
     let functions_log = root
         .join("target")
         .join("devstack-e2e")
