@@ -393,7 +393,7 @@ fn every_variable_the_handler_reads_is_declared() {
     check_env(
         "ApiHandlerFunction",
         "api-handler",
-        &["TABLE_NAME", "MAX_NOTES_PER_USER"],
+        &["TABLE_NAME", "MAX_NOTES_PER_USER", "CORS_ALLOW_ORIGIN"],
         &HANDLER_DEFAULTED,
     );
     let t = template();
@@ -401,6 +401,10 @@ fn every_variable_the_handler_reads_is_declared() {
     assert!(
         is_ref_to(&env["TABLE_NAME"], "NotesTable"),
         "the handler uses the stack's table"
+    );
+    assert!(
+        is_ref_to(&env["CORS_ALLOW_ORIGIN"], "CorsAllowOrigin"),
+        "the handler answers with the same CORS origin as the gateway"
     );
 }
 
