@@ -53,6 +53,8 @@ pub struct GatewayConfig {
     pub authorizer_function: String,
     pub routes: Vec<ApiRoute>,
     pub gateway_responses: BTreeMap<String, GatewayResponse>,
+    /// Preflight response headers (the API's `Cors`), if any.
+    pub cors: Option<BTreeMap<String, String>>,
 }
 
 impl GatewayConfig {
@@ -67,6 +69,7 @@ impl GatewayConfig {
             authorizer_function: "authorizer".to_owned(),
             routes: api.routes.clone(),
             gateway_responses: api.gateway_responses.clone(),
+            cors: api.cors.clone(),
         }
     }
 }
@@ -310,6 +313,23 @@ impl Gateway {
             path: path.to_owned(),
             ..req
         };
+        // SAM answers CORS preflights with a mock integration on every
+        // resource, without the authorizer.
+        if req.method == "OPTIONS"
+            && let Some(cors) = &self.cfg.cors
+            && self.match_route("ANY", &req.path).is_some()
+        {
+            let mut resp = Response::new(Body::empty());
+            for (k, v) in cors {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    resp.headers_mut().insert(k, v);
+                }
+            }
+            return resp;
+        }
         let Some((route, params)) = self.match_route(&req.method, &req.path) else {
             return self.missing_route();
         };
@@ -367,7 +387,7 @@ impl Gateway {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut best: Option<(&ApiRoute, BTreeMap<String, String>, usize)> = None;
         for route in &self.cfg.routes {
-            if route.method != method && route.method != "ANY" {
+            if route.method != method && route.method != "ANY" && method != "ANY" {
                 continue;
             }
             let tpl: Vec<&str> = route.resource.trim_start_matches('/').split('/').collect();

@@ -231,6 +231,7 @@ impl Template {
                 gateway_responses.insert(kind.clone(), GatewayResponse::from_template(gr));
             }
         }
+        let cors = cors_headers(props.get("Cors"));
         let mut routes = Vec::new();
         for (_, f) in self.resources_of_type("AWS::Serverless::Function") {
             let Some(binary) = f
@@ -271,8 +272,45 @@ impl Template {
             identity_headers,
             gateway_responses,
             routes,
+            cors,
         })
     }
+}
+
+/// SAM's `Cors` property as the preflight response headers it generates
+/// (values are 'quoted' literals; a bare string is the allowed origin).
+fn cors_headers(cors: Option<&Value>) -> Option<BTreeMap<String, String>> {
+    let unquote = |v: &Value| {
+        v.as_str()
+            .map(|s| s.trim_matches('\'').to_owned())
+            .or_else(|| v.as_u64().map(|n| n.to_string()))
+    };
+    let mut h = BTreeMap::new();
+    match cors? {
+        v @ Value::String(_) => {
+            h.insert("Access-Control-Allow-Origin".to_owned(), unquote(v)?);
+        }
+        Value::Object(m) => {
+            for (prop, header) in [
+                ("AllowOrigin", "Access-Control-Allow-Origin"),
+                ("AllowMethods", "Access-Control-Allow-Methods"),
+                ("AllowHeaders", "Access-Control-Allow-Headers"),
+                ("MaxAge", "Access-Control-Max-Age"),
+            ] {
+                if let Some(v) = m.get(prop).and_then(unquote) {
+                    h.insert(header.to_owned(), v);
+                }
+            }
+            if m.get("AllowCredentials").and_then(Value::as_bool) == Some(true) {
+                h.insert(
+                    "Access-Control-Allow-Credentials".to_owned(),
+                    "true".to_owned(),
+                );
+            }
+        }
+        _ => return None,
+    }
+    Some(h)
 }
 
 fn as_u64(v: &Value) -> Option<u64> {
@@ -558,6 +596,8 @@ pub struct ApiSettings {
     /// Gateway response overrides by response type (`UNAUTHORIZED`, …).
     pub gateway_responses: BTreeMap<String, GatewayResponse>,
     pub routes: Vec<ApiRoute>,
+    /// Preflight (`OPTIONS`) response headers when the API has `Cors`.
+    pub cors: Option<BTreeMap<String, String>>,
 }
 
 #[cfg(test)]
@@ -601,6 +641,10 @@ Resources:
           A:
             FunctionArn: !GetAtt Fn.Arn
             Identity: { Headers: [Authorization], ReauthorizeEvery: !Ref Ttl }
+      Cors:
+        AllowOrigin: !Sub "'${Origin}'"
+        AllowHeaders: "'Authorization'"
+        MaxAge: "'600'"
       GatewayResponses:
         UNAUTHORIZED:
           StatusCode: "401"
@@ -661,6 +705,10 @@ Resources:
                 },
             ]
         );
+        let cors = api.cors.as_ref().unwrap();
+        assert_eq!(cors["Access-Control-Allow-Origin"], "http://localhost:3000");
+        assert_eq!(cors["Access-Control-Allow-Headers"], "Authorization");
+        assert_eq!(cors["Access-Control-Max-Age"], "600");
         let unauthorized = &api.gateway_responses["UNAUTHORIZED"];
         assert_eq!(unauthorized.status, Some(401));
         assert_eq!(

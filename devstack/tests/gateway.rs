@@ -294,6 +294,33 @@ async fn policy_is_evaluated_against_each_request_and_cached_per_token() {
 }
 
 #[tokio::test]
+async fn cors_preflight_is_answered_without_the_authorizer() {
+    let f = Fixture::start(Duration::from_secs(300)).await;
+    let resp = f
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/notes/abc", f.url))
+        .header("Origin", "http://localhost:3000")
+        .header("Access-Control-Request-Method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    let allowed = resp.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(
+        allowed.contains("Authorization") && allowed.contains("If-Match"),
+        "{allowed}"
+    );
+    assert!(f.calls_to("authorizer").is_empty());
+    assert!(f.calls_to("api-handler").is_empty());
+}
+
+#[tokio::test]
 async fn without_cache_every_request_invokes_the_authorizer() {
     let f = Fixture::start(Duration::ZERO).await;
     for _ in 0..3 {
