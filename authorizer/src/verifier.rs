@@ -312,3 +312,27 @@ fn group_list(a: &[Value]) -> Result<Vec<String>, Rejection> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_is_shareable_across_tasks() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Verifier>();
+        assert_send_sync::<Rejection>();
+    }
+
+    #[test]
+    fn scope_grammar() {
+        assert_eq!(scope_list("a b").unwrap(), ["a", "b"]);
+        for bad in ["", " a", "a ", "a  b", "a\tb", "a\nb"] {
+            assert_eq!(
+                scope_list(bad).unwrap_err().reason,
+                Reason::InvalidClaims,
+                "{bad:?}"
+            );
+        }
+    }
+}
