@@ -564,3 +564,31 @@ async fn events_and_responses_fit_the_aws_lambda_events_types() {
         serde_json::from_value(a.handle(ve).await.unwrap()).unwrap();
     assert!(r.is_authorized);
 }
+
+/// The documented IAM limit: `GET /n/{id}` and `GET /n/{id}/c` both
+/// entitled. The deeper request still gets an allow (for exactly its ARN),
+/// and no answer ever allows a route the rules deny.
+#[tokio::test]
+async fn conflicted_rules_fall_back_to_the_exact_method_arn_and_never_over_grant() {
+    let a = authorizer(Some(
+        r#"[{"route":"GET /n/{id}"},{"route":"GET /n/{id}/c"},{"route":"GET /n/{id}/s","groups_any":["g"]}]"#,
+    ));
+    let t = access("", &[]);
+    let deep = a.handle(bearer("GET", "/n/1/c", &t)).await.unwrap();
+    assert!(allows(&deep, "GET", "/n/1/c"));
+    assert!(
+        !allows(&deep, "GET", "/n/2/c"),
+        "fallback is scoped to the exact methodArn"
+    );
+    assert!(!allows(&deep, "GET", "/n/1/s"));
+    let shallow = a.handle(bearer("GET", "/n/1", &t)).await.unwrap();
+    for (path, rules_allow) in [
+        ("/n/1", true),
+        ("/n/2", true),
+        ("/n/1/s", false),
+        ("/n/1/x", false),
+        ("/n/1/c/d", false),
+    ] {
+        assert_eq!(allows(&shallow, "GET", path), rules_allow, "{path}");
+    }
+}
