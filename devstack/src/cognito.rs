@@ -8,7 +8,7 @@
 //! that adds nothing to what the offline stack demonstrates. The tokens are
 //! the same.
 
-use aws_sdk_cognitoidentityprovider::error::DisplayErrorContext;
+use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 
 use crate::provision::Provisioned;
@@ -20,10 +20,17 @@ pub struct CognitoError {
     pub detail: String,
 }
 
-fn err<E: std::error::Error>(step: &'static str) -> impl FnOnce(E) -> CognitoError {
+fn err<E: std::error::Error + ProvideErrorMetadata>(
+    step: &'static str,
+) -> impl FnOnce(E) -> CognitoError {
+    // The service's own code and message when there is one (e.g.
+    // `UsernameExistsException: …`); the whole error chain otherwise.
     move |e| CognitoError {
         step,
-        detail: DisplayErrorContext(&e).to_string(),
+        detail: match (e.code(), e.message()) {
+            (Some(code), Some(msg)) => format!("{code}: {msg}"),
+            _ => DisplayErrorContext(&e).to_string(),
+        },
     }
 }
 
@@ -92,7 +99,10 @@ impl Users {
                     .name("email")
                     .value(email)
                     .build()
-                    .map_err(err("SignUp"))?,
+                    .map_err(|e| CognitoError {
+                        step: "SignUp",
+                        detail: e.to_string(),
+                    })?,
             )
             .send()
             .await

@@ -227,15 +227,16 @@ Offline stack is up (Ctrl-C stops everything).
 Try it (another terminal, in this directory):
 
   curl -s {api}/health
-  cargo run -q -p devstack -- signup --email alice@example.com --password 'Correct-Horse-Battery-9'
-  eval "$(cargo run -q -p devstack -- signin --email alice@example.com --password 'Correct-Horse-Battery-9')"
+  cargo run -q --bin devstack -- signup --email alice@example.com --password 'Correct-Horse-Battery-9'
+  eval "$(cargo run -q --bin devstack -- signin --email alice@example.com --password 'Correct-Horse-Battery-9')"
   curl -s {api}/me -H "Authorization: Bearer $ACCESS_TOKEN"
   curl -s -X POST {api}/notes -H "Authorization: Bearer $ACCESS_TOKEN" \
        -H 'Content-Type: application/json' -d '{{"title":"hello","body":"offline"}}'
   curl -s {api}/notes -H "Authorization: Bearer $ACCESS_TOKEN"
   curl -s -i {api}/me -H "Authorization: Bearer $ID_TOKEN"     # 401: ID token on an API
-  cargo run -q -p devstack -- add-to-group --email alice@example.com --group admin
-  cargo lambda invoke authorizer -P {fport} --data-file events/<event>.json   # (.venv/bin/cargo-lambda)
+  cargo run -q --bin devstack -- add-to-group --email alice@example.com --group admin
+  # events/ are signed with the in-repo dev key: invoke them against a watch
+  # configured for it (see README), not this stack's user pool.
   make demo                                                      # the whole flow, narrated
 "#,
         stage = stack.gateway.config().stage,
