@@ -11,6 +11,9 @@ pub struct Config {
     pub max_notes_per_user: u32,
     /// `IDEMPOTENCY_TTL_SECONDS` (default 86400, 60..=2_592_000).
     pub idempotency_ttl: Duration,
+    /// `CORS_ALLOW_ORIGIN` (optional): with a proxy integration the function,
+    /// not API Gateway, must put CORS headers on real responses.
+    pub cors_allow_origin: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,11 +65,29 @@ impl Config {
             60,
             2_592_000,
         )?;
+        let cors_allow_origin = match get("CORS_ALLOW_ORIGIN") {
+            None => None,
+            Some(o)
+                if !o.is_empty()
+                    && o.len() <= 256
+                    && o.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+            {
+                Some(o)
+            }
+            Some(o) => {
+                return Err(ConfigError::Invalid {
+                    name: "CORS_ALLOW_ORIGIN",
+                    value: o,
+                    expected: "one origin such as https://app.example.com, or *",
+                });
+            }
+        };
         Ok(Self {
             table_name,
             max_notes_per_user: u32::try_from(max_notes_per_user)
                 .unwrap_or(Self::DEFAULT_MAX_NOTES),
             idempotency_ttl: Duration::from_secs(ttl),
+            cors_allow_origin,
         })
     }
 }
@@ -113,6 +134,7 @@ mod tests {
         assert_eq!(c.table_name, "notes");
         assert_eq!(c.max_notes_per_user, 1000);
         assert_eq!(c.idempotency_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.cors_allow_origin, None);
     }
 
     #[test]
@@ -130,6 +152,16 @@ mod tests {
         assert!(cfg(&[("TABLE_NAME", "notes"), ("MAX_NOTES_PER_USER", "0")]).is_err());
         assert!(cfg(&[("TABLE_NAME", "notes"), ("IDEMPOTENCY_TTL_SECONDS", "5")]).is_err());
         assert!(cfg(&[("TABLE_NAME", "no spaces")]).is_err());
+        assert!(cfg(&[("TABLE_NAME", "notes"), ("CORS_ALLOW_ORIGIN", "a b")]).is_err());
+        let c = cfg(&[
+            ("TABLE_NAME", "notes"),
+            ("CORS_ALLOW_ORIGIN", "https://app.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.cors_allow_origin.as_deref(),
+            Some("https://app.example.com")
+        );
         assert_eq!(
             cfg(&[("TABLE_NAME", "t-1"), ("MAX_NOTES_PER_USER", "5")])
                 .unwrap()

@@ -15,8 +15,8 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER,
-    X_CONTENT_TYPE_OPTIONS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ALLOW, CACHE_CONTROL, CONTENT_TYPE,
+    HeaderName, HeaderValue, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS,
 };
 use lambda_runtime::LambdaEvent;
 use serde_json::{Map, Value};
@@ -94,9 +94,10 @@ pub async fn respond<S: NoteStore>(
             (r.name(), result)
         }
     };
+    let cors = app.config.cors_allow_origin.as_deref();
     let response = match result {
-        Ok(reply) => render(reply),
-        Err(e) => render_error(&e),
+        Ok(reply) => render(reply, cors),
+        Err(e) => render_error(&e, cors),
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(
@@ -339,8 +340,16 @@ fn note_content(req: &ApiGatewayProxyRequest) -> Result<NoteContent, ApiError> {
     Ok(NoteContent { title, body, tags })
 }
 
-fn base_response(status: u16, body: Option<String>) -> ApiGatewayProxyResponse {
+fn base_response(status: u16, body: Option<String>, cors: Option<&str>) -> ApiGatewayProxyResponse {
     let mut r = ApiGatewayProxyResponse::default();
+    if let Some(origin) = cors.and_then(|o| HeaderValue::from_str(o).ok()) {
+        r.headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        // Browsers hide these from scripts unless exposed; clients need them.
+        r.headers.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag, Location, Retry-After, Idempotent-Replayed"),
+        );
+    }
     r.status_code = i64::from(status);
     // Every answer is private to the caller: never cache it anywhere.
     r.headers
@@ -355,8 +364,8 @@ fn base_response(status: u16, body: Option<String>) -> ApiGatewayProxyResponse {
     r
 }
 
-fn render(reply: Reply) -> ApiGatewayProxyResponse {
-    let mut r = base_response(reply.status, reply.body);
+fn render(reply: Reply, cors: Option<&str>) -> ApiGatewayProxyResponse {
+    let mut r = base_response(reply.status, reply.body, cors);
     for (name, value) in reply.headers {
         // Values are built here from ids, versions and the request path;
         // should one ever be unencodable, drop the header rather than fail.
@@ -367,8 +376,8 @@ fn render(reply: Reply) -> ApiGatewayProxyResponse {
     r
 }
 
-fn render_error(e: &ApiError) -> ApiGatewayProxyResponse {
-    let mut r = base_response(e.status, Some(e.body()));
+fn render_error(e: &ApiError, cors: Option<&str>) -> ApiGatewayProxyResponse {
+    let mut r = base_response(e.status, Some(e.body()), cors);
     if let Some(secs) = e.retry_after {
         r.headers.insert(RETRY_AFTER, HeaderValue::from(secs));
     }

@@ -512,6 +512,27 @@ async fn another_users_notes_are_invisible() {
     assert_eq!((r.status_code, hdr(&r, "etag")), (200, Some("\"1\"")));
 }
 
+#[tokio::test]
+async fn cors_headers_only_when_configured() {
+    let plain = call(&app(5), &fixture("get-me")).await;
+    assert!(hdr(&plain, "access-control-allow-origin").is_none());
+    let cfg = Config::from_lookup(|k| match k {
+        "TABLE_NAME" => Some("unused".into()),
+        "CORS_ALLOW_ORIGIN" => Some("https://app.example.com".into()),
+        _ => None,
+    })
+    .unwrap();
+    let cors_app = App::new(MemoryStore::new(), cfg);
+    for req in [fixture("post-notes"), fixture("get-note")] {
+        let r = call(&cors_app, &req).await;
+        assert_eq!(
+            hdr(&r, "access-control-allow-origin"),
+            Some("https://app.example.com")
+        );
+        assert!(hdr(&r, "access-control-expose-headers").is_some_and(|h| h.contains("ETag")));
+    }
+}
+
 #[test]
 fn http_api_v2_lambda_context_is_read_the_same_way() {
     let ctx: ApiGatewayV2httpRequestContext = serde_json::from_value(json!({
@@ -611,17 +632,23 @@ mod dynamodb_failures {
 }
 
 mod access_log {
+    use std::cell::RefCell;
     use std::io::Write;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Once;
 
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    thread_local! {
+        static CAPTURED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
 
-    impl Write for Captured {
+    /// Writes into a per-thread buffer. Installed as the *global* subscriber:
+    /// a scoped one races with other tests over tracing's interest cache.
+    struct ThreadBuffer;
+
+    impl Write for ThreadBuffer {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            CAPTURED.with(|c| c.borrow_mut().extend_from_slice(buf));
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -629,17 +656,22 @@ mod access_log {
         }
     }
 
-    #[tokio::test]
-    async fn one_json_line_per_request_without_contents_or_credentials() {
-        let out = Captured::default();
-        let sink = out.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || sink.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+    fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_writer(|| ThreadBuffer)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
+        CAPTURED.with(|c| c.borrow_mut().clear());
+    }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_json_line_per_request_without_contents_or_credentials() {
+        install();
         let app = app(5);
         let secret_body = r#"{"title":"TOP-SECRET-TITLE","body":"TOP-SECRET-BODY"}"#;
         let req = with_header(
@@ -655,7 +687,7 @@ mod access_log {
             201
         );
 
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let text = CAPTURED.with(|c| String::from_utf8(c.borrow().clone()).unwrap());
         let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
