@@ -77,9 +77,9 @@ pub enum ContextError {
 impl std::fmt::Display for ContextError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ContextError::MissingSub => {
-                f.write_str("no `sub` in requestContext.authorizer: is the route behind the authorizer?")
-            }
+            ContextError::MissingSub => f.write_str(
+                "no `sub` in requestContext.authorizer: is the route behind the authorizer?",
+            ),
         }
     }
 }
@@ -177,7 +177,10 @@ mod tests {
         ];
         expected.sort_unstable();
         assert_eq!(names, expected);
-        assert!(obj.values().all(|v| v.is_string() || v.is_number() || v.is_boolean()));
+        assert!(
+            obj.values()
+                .all(|v| v.is_string() || v.is_number() || v.is_boolean())
+        );
     }
 
     #[test]
@@ -194,17 +197,29 @@ mod tests {
     #[test]
     fn missing_or_blank_sub_is_an_error_never_a_default_user() {
         let mut fields = HashMap::new();
-        assert_eq!(AuthorizerContext::from_fields(&fields), Err(ContextError::MissingSub));
+        assert_eq!(
+            AuthorizerContext::from_fields(&fields),
+            Err(ContextError::MissingSub)
+        );
         fields.insert(keys::SUB.to_string(), Value::String("  ".into()));
-        assert_eq!(AuthorizerContext::from_fields(&fields), Err(ContextError::MissingSub));
+        assert_eq!(
+            AuthorizerContext::from_fields(&fields),
+            Err(ContextError::MissingSub)
+        );
         fields.insert(keys::SUB.to_string(), Value::Null);
-        assert_eq!(AuthorizerContext::from_fields(&fields), Err(ContextError::MissingSub));
+        assert_eq!(
+            AuthorizerContext::from_fields(&fields),
+            Err(ContextError::MissingSub)
+        );
     }
 
     #[test]
     fn splits_groups_and_scopes_exactly() {
         let ctx = sample();
-        assert_eq!(ctx.scopes().collect::<Vec<_>>(), ["notes/read", "notes/write"]);
+        assert_eq!(
+            ctx.scopes().collect::<Vec<_>>(),
+            ["notes/read", "notes/write"]
+        );
         assert!(ctx.in_group("admin"));
         assert!(!ctx.in_group("Admin"));
         assert!(!ctx.in_group("adm"));
