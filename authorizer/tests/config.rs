@@ -159,7 +159,10 @@ fn embedded_jwks_forms() {
     assert!(!c.embedded_jwks.contains_key(POOL_B));
 }
 
-/// Each refusal: (name, variables, the variable the message must name).
+/// (case name, variables, the variable the message must name).
+type Refusal<'a> = (&'a str, Vec<(&'static str, &'a str)>, &'a str);
+
+/// Each refusal names the variable to fix.
 #[test]
 fn refusals_table() {
     let k = keys();
@@ -172,7 +175,7 @@ fn refusals_table() {
         "{{\"keys\":[],\"keys\":{}}}",
         testing::jwks(&[&k.k1])["keys"]
     );
-    let cases: Vec<(&str, Vec<(&'static str, &str)>, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             "USER_POOL_ID missing",
             vec![("APP_CLIENT_IDS", "C1")],
