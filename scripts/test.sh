@@ -23,6 +23,6 @@ step "template checks: cfn-lint, sam validate --lint, sam build (x86_64)"
 scripts/check-template.sh --build
 
 step "cargo test --workspace (moto on 127.0.0.1)"
-scripts/with-moto.sh cargo test --workspace --locked
+scripts/with-moto.sh cargo test --workspace --locked --no-fail-fast
 
 step "all checks passed in $((SECONDS - start)) s"
