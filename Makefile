@@ -32,6 +32,9 @@ bench:
 	cargo bench -p authorizer
 	cargo bench -p api-handler
 
-# Release build for deployment (sam build calls cargo lambda).
+# Release build for deployment (sam build calls cargo lambda). On a machine
+# that can only build x86_64:  make build SAM_BUILD_FLAGS="--parameter-overrides Architecture=x86_64"
+SAM_BUILD_FLAGS ?=
 build:
-	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam build
+	scripts/venv.sh --sam
+	SAM_CLI_TELEMETRY=0 PATH="$$PWD/.venv/bin:$$PATH" .venv-sam/bin/sam build $(SAM_BUILD_FLAGS)

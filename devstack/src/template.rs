@@ -173,10 +173,14 @@ impl Template {
     /// or not): what `sam local invoke --env-vars` may override.
     pub fn function_env_names(&self, binary: &str) -> Result<Vec<String>, TemplateError> {
         let (_, f) = self.function(binary)?;
-        Ok(f.pointer("/Properties/Environment/Variables")
+        // Sorted, so the answer does not depend on the JSON map's ordering.
+        let mut names: Vec<String> = f
+            .pointer("/Properties/Environment/Variables")
             .and_then(Value::as_object)
             .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        names.sort_unstable();
+        Ok(names)
     }
 
     fn function(&self, binary: &str) -> Result<(&String, &Value), TemplateError> {
