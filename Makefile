@@ -27,10 +27,14 @@ check-template:
 events:
 	cargo run --quiet -p devstack --bin gen-events
 
-# Criterion benches of both functions; ratios are printed at the end.
+# Criterion benches of both functions (ratios printed at the end), then the
+# authorizer's cold start and peak RSS as a release binary.
 bench:
+	scripts/venv.sh
 	cargo bench -p authorizer
 	cargo bench -p api-handler
+	cargo build --release -p authorizer --bin authorizer
+	.venv/bin/python authorizer/benches/cold_start.py target/release/authorizer 10
 
 # Release build for deployment (sam build calls cargo lambda). On a machine
 # that can only build x86_64:  make build SAM_BUILD_FLAGS="--parameter-overrides Architecture=x86_64"
