@@ -22,5 +22,5 @@ cargo build --quiet --bin api-handler
 
 # with-moto.sh stops moto when devstack exits (Ctrl-C included); devstack
 # stops cargo lambda watch and the functions it started.
-exec "$root/scripts/with-moto.sh" "$root/target/debug/devstack" up \
+exec "$root/scripts/with-moto.sh" "${CARGO_TARGET_DIR:-$root/target}/debug/devstack" up \
   --port "${DEVSTACK_PORT:-3000}" --functions-port "${DEVSTACK_FUNCTIONS_PORT:-9000}" "$@"

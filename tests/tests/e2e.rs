@@ -373,9 +373,9 @@ fn cargo_lambda_invoke_with_the_shipped_authorizer_events() {
     let root = helpers::root();
     helpers::build_functions(&root, &["authorizer"]).unwrap();
     let port = free_port().unwrap();
+    std::fs::create_dir_all(helpers::target_dir()).unwrap();
     let log = std::fs::File::create(
-        root.join("target")
-            .join(format!("cargo-lambda-invoke-{port}.log")),
+        helpers::target_dir().join(format!("cargo-lambda-invoke-{port}.log")),
     )
     .unwrap();
     let mut watch = Functions::start_with(

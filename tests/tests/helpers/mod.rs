@@ -40,6 +40,14 @@ pub fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set, else `<root>/target`.
+/// Test logs go there so they stay out of the work tree.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 pub fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT")
         .expect("MOTO_ENDPOINT is not set: run it through scripts/with-moto.sh or `make test`")
@@ -75,8 +83,7 @@ fn start_shared() -> Result<Shared, String> {
     moto_endpoint();
     let root = root();
     build_functions(&root, &["authorizer", "api-handler"])?;
-    let functions_log = root
-        .join("target")
+    let functions_log = target_dir()
         .join("devstack-e2e")
         .join(format!("functions-{}.log", std::process::id()));
     let (tx, rx) = std::sync::mpsc::channel();
