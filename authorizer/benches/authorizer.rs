@@ -12,6 +12,12 @@
 //! the shared machine hurts all three alike), and prints the throughput
 //! ratios (b)/(a) and (c)/(a). Targets: ≥ 0.85 and ≥ 0.75.
 //!
+//! Logging: Lambda logs one JSON line per decision at INFO, so by default
+//! the bench installs the same subscriber as `main.rs` (JSON, flattened,
+//! INFO) writing to `io::sink()` — formatting is paid, no terminal or pipe
+//! write is. `AUTHORIZER_BENCH_LOG=off` measures without a subscriber
+//! (tracing's disabled fast path), as the bench did before.
+//!
 //! `cargo bench -p authorizer` (add `-- --quick` for a shorter criterion run).
 
 use std::collections::HashMap;
@@ -161,7 +167,28 @@ fn time_n(n: u32, mut f: impl FnMut()) -> Duration {
     start.elapsed()
 }
 
+/// Whether decisions are logged (see the module docs); returns the mode name.
+fn install_logging() -> &'static str {
+    if std::env::var("AUTHORIZER_BENCH_LOG").is_ok_and(|v| v == "off") {
+        return "off (no subscriber)";
+    }
+    // As in `main.rs`, but into a sink: the bench measures formatting, not
+    // the speed of whatever terminal runs it.
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::sink)
+        .init();
+    "JSON at INFO into io::sink (as on Lambda, minus the stdout write)"
+}
+
 fn main() {
+    let logging = install_logging();
     let fx = fixture();
     assert!(fx.raw() && fx.verify(), "the bench token must verify");
     let response = fx
@@ -195,7 +222,7 @@ fn main() {
     }
     let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(n);
     println!();
-    println!("RS256-2048, best of {rounds} rounds × {n} iterations:");
+    println!("RS256-2048, best of {rounds} rounds × {n} iterations; decision logging: {logging}");
     println!(
         "  (a) raw limit : {:8.2} µs/op  {:9.0} op/s",
         per(a),

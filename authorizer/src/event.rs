@@ -63,11 +63,31 @@ impl Credential<'_> {
             return None;
         };
         let t = v.strip_prefix("Bearer ").unwrap_or(v);
-        if t.is_empty() || t.bytes().any(|b| b.is_ascii_whitespace() || b == b',') {
+        if t.is_empty() || has_space_or_comma(t.as_bytes()) {
             return None;
         }
         Some(t)
     }
+}
+
+/// Whether `t` holds ASCII whitespace (as `u8::is_ascii_whitespace`: tab,
+/// LF, FF, CR, space) or a comma. A token is ~1 KB and this runs per
+/// request: a byte-wise `any` exits early per byte and does not vectorise
+/// (~0.4 µs); a branch-free OR over fixed 32-byte blocks does.
+fn has_space_or_comma(t: &[u8]) -> bool {
+    let bad = |b: u8| {
+        u8::from(b == b' ')
+            | u8::from(b.wrapping_sub(b'\t') < 2) // \t \n
+            | u8::from(b.wrapping_sub(0x0c) < 2) // \x0c \r
+            | u8::from(b == b',')
+    };
+    let mut blocks = t.chunks_exact(32);
+    for block in &mut blocks {
+        if block.iter().fold(0u8, |acc, &b| acc | bad(b)) != 0 {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&b| bad(b) != 0)
 }
 
 /// Not an authorizer event API Gateway would send.
@@ -267,5 +287,23 @@ impl<'a> AuthorizerEvent<'a> {
             AuthorizerEvent::RestToken { .. } => "rest_token",
             AuthorizerEvent::HttpV2 { .. } => "http_v2",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_scan_agrees_with_the_bytewise_rule() {
+        for b in 0..=u8::MAX {
+            for pos in [0, 1, 63, 64, 65, 200] {
+                let mut t = vec![b'a'; 201];
+                t[pos] = b;
+                let expected = b.is_ascii_whitespace() || b == b',';
+                assert_eq!(has_space_or_comma(&t), expected, "byte {b} at {pos}");
+            }
+        }
+        assert!(!has_space_or_comma(b""));
     }
 }
