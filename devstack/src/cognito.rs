@@ -9,6 +9,7 @@
 //! the same.
 
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutput;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 
 use crate::provision::Provisioned;
@@ -32,6 +33,24 @@ fn err<E: std::error::Error + ProvideErrorMetadata>(
             _ => DisplayErrorContext(&e).to_string(),
         },
     }
+}
+
+/// The tokens of a completed InitiateAuth (sign-in or refresh).
+fn tokens_from(out: &InitiateAuthOutput) -> Result<Tokens, CognitoError> {
+    let r = out
+        .authentication_result()
+        .ok_or_else(|| missing("InitiateAuth", "AuthenticationResult (a challenge?)"))?;
+    Ok(Tokens {
+        id: r
+            .id_token()
+            .ok_or_else(|| missing("InitiateAuth", "IdToken"))?
+            .to_owned(),
+        access: r
+            .access_token()
+            .ok_or_else(|| missing("InitiateAuth", "AccessToken"))?
+            .to_owned(),
+        refresh: r.refresh_token().map(str::to_owned),
+    })
 }
 
 fn missing(step: &'static str, what: &str) -> CognitoError {
@@ -147,20 +166,7 @@ impl Users {
             .send()
             .await
             .map_err(err("InitiateAuth USER_PASSWORD_AUTH"))?;
-        let r = out
-            .authentication_result()
-            .ok_or_else(|| missing("InitiateAuth", "AuthenticationResult (a challenge?)"))?;
-        Ok(Tokens {
-            id: r
-                .id_token()
-                .ok_or_else(|| missing("InitiateAuth", "IdToken"))?
-                .to_owned(),
-            access: r
-                .access_token()
-                .ok_or_else(|| missing("InitiateAuth", "AccessToken"))?
-                .to_owned(),
-            refresh: r.refresh_token().map(str::to_owned),
-        })
+        tokens_from(&out)
     }
 
     /// REFRESH_TOKEN_AUTH: new ID and access tokens for a refresh token.
@@ -174,20 +180,7 @@ impl Users {
             .send()
             .await
             .map_err(err("InitiateAuth REFRESH_TOKEN_AUTH"))?;
-        let r = out
-            .authentication_result()
-            .ok_or_else(|| missing("InitiateAuth", "AuthenticationResult"))?;
-        Ok(Tokens {
-            id: r
-                .id_token()
-                .ok_or_else(|| missing("InitiateAuth", "IdToken"))?
-                .to_owned(),
-            access: r
-                .access_token()
-                .ok_or_else(|| missing("InitiateAuth", "AccessToken"))?
-                .to_owned(),
-            refresh: r.refresh_token().map(str::to_owned),
-        })
+        tokens_from(&out)
     }
 
     /// Identity pool, enhanced flow: GetId + GetCredentialsForIdentity with
