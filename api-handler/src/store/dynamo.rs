@@ -228,6 +228,29 @@ where
     }
 }
 
+/// A transaction cancelled only because it raced another one may simply be
+/// retried: waits a growing pause and answers `true`, or gives up with
+/// `Unavailable` (503) once the attempts are spent. `false`: not a conflict.
+async fn retry_after_conflict(
+    op: &str,
+    attempt: u32,
+    reasons: &[CancellationReason],
+) -> Result<bool, StoreError> {
+    if !reasons
+        .iter()
+        .any(|r| r.code() == Some("TransactionConflict"))
+    {
+        return Ok(false);
+    }
+    if attempt >= CONFLICT_ATTEMPTS {
+        return Err(StoreError::Unavailable(format!(
+            "{op}: transaction conflicts persisted"
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+    Ok(true)
+}
+
 fn reason_is(r: Option<&CancellationReason>, code: &str) -> bool {
     r.and_then(CancellationReason::code) == Some(code)
 }
@@ -328,17 +351,8 @@ impl NoteStore for DynamoStore {
                 if reason_is(reasons.get(1), "ConditionalCheckFailed") {
                     return Ok(CreateOutcome::QuotaExceeded);
                 }
-                if reasons
-                    .iter()
-                    .any(|r| r.code() == Some("TransactionConflict"))
-                {
-                    if attempt < CONFLICT_ATTEMPTS {
-                        tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
-                        continue;
-                    }
-                    return Err(StoreError::Unavailable(
-                        "create: transaction conflicts persisted".into(),
-                    ));
+                if retry_after_conflict("create", attempt, reasons).await? {
+                    continue;
                 }
             }
             return Err(classify("create", &err));
@@ -517,17 +531,8 @@ impl NoteStore for DynamoStore {
                         WriteOutcome::NotFound
                     });
                 }
-                if reasons
-                    .iter()
-                    .any(|r| r.code() == Some("TransactionConflict"))
-                {
-                    if attempt < CONFLICT_ATTEMPTS {
-                        tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
-                        continue;
-                    }
-                    return Err(StoreError::Unavailable(
-                        "delete: transaction conflicts persisted".into(),
-                    ));
+                if retry_after_conflict("delete", attempt, reasons).await? {
+                    continue;
                 }
             }
             return Err(classify("delete", &err));
