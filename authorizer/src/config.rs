@@ -319,7 +319,7 @@ impl VerifierConfig {
 /// an embedded set that verifies nothing is a deployment mistake.
 fn embedded(raw: &str, pools: &[PoolConfig]) -> Result<HashMap<String, KeySet>, ConfigError> {
     let var = vars::JWKS_JSON;
-    let doc = crate::token::parse_json_object(raw.as_bytes()).map_err(|_| {
+    let doc = crate::strict_json::parse_json_object(raw.as_bytes()).map_err(|_| {
         invalid(
             var,
             "not a JSON object (or has duplicate keys / is nested too deep)",

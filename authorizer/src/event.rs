@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 
 use crate::rules::Method;
+use crate::strict_json::Text;
 
 /// Which shape, with what the handler needs from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,11 +156,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for AuthHeader<'a> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut found = Credential::Missing;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
                     if key.eq_ignore_ascii_case("authorization") {
-                        let value: Option<Cow<'de, str>> = map.next_value()?;
+                        let value: Option<Text<'de>> = map.next_value()?;
                         found = match (found, value) {
-                            (Credential::Missing, Some(v)) => Credential::Present(v),
+                            (Credential::Missing, Some(Text(v))) => Credential::Present(v),
                             (Credential::Missing, None) => Credential::Missing,
                             _ => Credential::Ambiguous,
                         };
@@ -188,7 +189,7 @@ impl<'de> Deserialize<'de> for AuthHeaderCount {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut n = 0;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
                     if key.eq_ignore_ascii_case("authorization") {
                         let values: Option<Vec<IgnoredAny>> = map.next_value()?;
                         n += values.map_or(0, |v| v.len());

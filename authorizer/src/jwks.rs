@@ -37,12 +37,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::config::JwksSettings;
-use crate::token::{B64, MAX_KID_BYTES, parse_json_object};
+use crate::strict_json::parse_json_object;
+use crate::token::{B64, MAX_KID_BYTES};
 
 /// One entry of a key set, by kid.
 #[derive(Clone)]
@@ -166,8 +166,12 @@ fn parse_jwk(jwk: &Value) -> Result<ParsedPublicKey, &'static str> {
     }
     let n = str_field("n")?.ok_or("n missing")?;
     let e = str_field("e")?.ok_or("e missing")?;
-    let n = B64.decode(n).map_err(|_| "n is not strict base64url")?;
-    let e = B64.decode(e).map_err(|_| "e is not strict base64url")?;
+    let n = B64
+        .decode_to_vec(n)
+        .map_err(|_| "n is not strict base64url")?;
+    let e = B64
+        .decode_to_vec(e)
+        .map_err(|_| "e is not strict base64url")?;
     if n.first().is_none_or(|b| *b == 0) || e.first().is_none_or(|b| *b == 0) {
         return Err("n or e is empty or has a leading zero byte");
     }

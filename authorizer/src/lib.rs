@@ -6,7 +6,8 @@
 //! - [`clock`]: injected time, so every boundary is tested exactly.
 //! - [`claims`]: `token_use` and the claims of a verified token.
 //! - [`config`]: the verifier's environment (pools, clients, leeway, JWKS knobs).
-//! - [`token`]: compact JWS framing and strict JSON, before any crypto or I/O.
+//! - [`strict_json`]: JSON without duplicate keys, as a tree or walked in place.
+//! - [`token`]: compact JWS framing and the typed header/claims, before any crypto or I/O.
 //! - [`jwks`]: key sets parsed once into aws-lc-rs keys; per-issuer cache and fetcher.
 //! - [`verifier`]: token → verified claims or a rejection with its reason.
 //! - [`rules`]: `AUTH_RULES` route rules, their precedence and requirements.
@@ -26,6 +27,7 @@ pub mod jwks;
 pub mod policy;
 pub mod reason;
 pub mod rules;
+pub mod strict_json;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod token;

@@ -12,14 +12,12 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
-
 use crate::claims::{TokenUse, VerifiedClaims};
 use crate::clock::Clock;
 use crate::config::{JwksSettings, VerifierConfig};
 use crate::jwks::{Fetcher, IssuerKeys, Lookup};
 use crate::reason::Reason;
-use crate::token;
+use crate::token::{self, Claims, Lite};
 
 /// Why a token was refused. `detail` is a fixed text chosen by the
 /// verifier, so it can never carry token content into a log.
@@ -120,13 +118,14 @@ impl Verifier {
         token: &str,
         expected: TokenUse,
     ) -> Result<VerifiedClaims, Rejection> {
-        let framed = token::frame(token)?;
+        let mut payload = Vec::new();
+        let framed = token::frame(token, &mut payload)?;
         let claims = &framed.unverified_claims;
 
         // `iss` only selects among configured issuers by exact match; an
         // unknown issuer is refused before any lookup or fetch.
-        let iss = match claims.get("iss") {
-            Some(Value::String(s)) => s.as_str(),
+        let iss = match &claims.iss {
+            Some(Lite::Str(s)) => s.as_ref(),
             _ => return reject(Reason::InvalidClaims, "iss missing or not a string"),
         };
         let Some(issuer) = self.issuers.iter().find(|i| i.issuer == iss) else {
@@ -163,14 +162,14 @@ impl Verifier {
 
     fn check_claims(
         &self,
-        c: &Map<String, Value>,
+        c: &Claims<'_>,
         issuer: &str,
         expected: TokenUse,
     ) -> Result<VerifiedClaims, Rejection> {
         // Types first: a claim of the wrong type is never read as "absent".
-        let token_use = match c.get("token_use") {
-            Some(Value::String(s)) if s == "access" => TokenUse::Access,
-            Some(Value::String(s)) if s == "id" => TokenUse::Id,
+        let token_use = match &c.token_use {
+            Some(Lite::Str(s)) if s == "access" => TokenUse::Access,
+            Some(Lite::Str(s)) if s == "id" => TokenUse::Id,
             _ => {
                 return reject(
                     Reason::InvalidClaims,
@@ -178,22 +177,22 @@ impl Verifier {
                 );
             }
         };
-        let exp = time(c, "exp")?.ok_or(Rejection::new(Reason::InvalidClaims, "exp missing"))?;
-        let iat = time(c, "iat")?.ok_or(Rejection::new(Reason::InvalidClaims, "iat missing"))?;
-        let nbf = time(c, "nbf")?;
-        let auth_time = time(c, "auth_time")?.unwrap_or(0);
-        let sub = match opt_str(c, "sub")? {
+        let exp = time(&c.exp)?.ok_or(Rejection::new(Reason::InvalidClaims, "exp missing"))?;
+        let iat = time(&c.iat)?.ok_or(Rejection::new(Reason::InvalidClaims, "iat missing"))?;
+        let nbf = time(&c.nbf)?;
+        let auth_time = time(&c.auth_time)?.unwrap_or(0);
+        let sub = match opt_str(&c.sub)? {
             Some(s) if !s.is_empty() => s,
             _ => return reject(Reason::InvalidClaims, "sub missing or empty"),
         };
-        let origin_jti = opt_str(c, "origin_jti")?;
-        opt_str(c, "jti")?;
+        let origin_jti = opt_str(&c.origin_jti)?;
+        opt_str(&c.jti)?;
         let (client_claim, username_claim) = match token_use {
-            TokenUse::Access => ("client_id", "username"),
-            TokenUse::Id => ("aud", "cognito:username"),
+            TokenUse::Access => (&c.client_id, &c.username),
+            TokenUse::Id => (&c.aud, &c.cognito_username),
         };
-        let client_id = match c.get(client_claim) {
-            Some(Value::String(s)) => s,
+        let client_id = match client_claim {
+            Some(Lite::Str(s)) => s.as_ref(),
             _ => {
                 return reject(
                     Reason::InvalidClaims,
@@ -201,16 +200,16 @@ impl Verifier {
                 );
             }
         };
-        let username = opt_str(c, username_claim)?.unwrap_or_default();
-        let scopes = match (token_use, c.get("scope")) {
+        let username = opt_str(username_claim)?.unwrap_or_default();
+        let scopes = match (token_use, &c.scope) {
             (_, None) => Vec::new(),
-            (TokenUse::Access, Some(Value::String(s))) => scope_list(s)?,
-            (TokenUse::Id, Some(Value::String(_))) => Vec::new(),
+            (TokenUse::Access, Some(Lite::Str(s))) => scope_list(s)?,
+            (TokenUse::Id, Some(Lite::Str(_))) => Vec::new(),
             _ => return reject(Reason::InvalidClaims, "scope is not a string"),
         };
-        let groups = match c.get("cognito:groups") {
+        let groups = match &c.cognito_groups {
             None => Vec::new(),
-            Some(Value::Array(a)) => group_list(a)?,
+            Some(Lite::Array(a)) => group_list(a)?,
             Some(_) => return reject(Reason::InvalidClaims, "cognito:groups is not an array"),
         };
 
@@ -244,7 +243,7 @@ impl Verifier {
         Ok(VerifiedClaims {
             sub,
             username,
-            client_id: client_id.clone(),
+            client_id: client_id.to_owned(),
             issuer: issuer.to_owned(),
             token_use,
             scopes,
@@ -259,24 +258,28 @@ impl Verifier {
 
 /// A NumericDate as Cognito writes it: a non-negative JSON integer that
 /// fits i64. Floats, strings, null, booleans and huge values are refused.
-fn time(c: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rejection> {
-    match c.get(name) {
+fn time(claim: &Option<Lite<'_>>) -> Result<Option<i64>, Rejection> {
+    match claim {
         None => Ok(None),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(t) if t >= 0 => Ok(Some(t)),
-            _ => reject(
+        Some(Lite::UInt(t)) => match i64::try_from(*t) {
+            Ok(t) => Ok(Some(t)),
+            Err(_) => reject(
                 Reason::InvalidClaims,
                 "a time claim is not a non-negative integer",
             ),
         },
+        Some(Lite::Int(_) | Lite::Float) => reject(
+            Reason::InvalidClaims,
+            "a time claim is not a non-negative integer",
+        ),
         Some(_) => reject(Reason::InvalidClaims, "a time claim is not a number"),
     }
 }
 
-fn opt_str(c: &Map<String, Value>, name: &str) -> Result<Option<String>, Rejection> {
-    match c.get(name) {
+fn opt_str(claim: &Option<Lite<'_>>) -> Result<Option<String>, Rejection> {
+    match claim {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Lite::Str(s)) => Ok(Some(s.as_ref().to_owned())),
         Some(_) => reject(
             Reason::InvalidClaims,
             "a string claim has another JSON type",
@@ -299,11 +302,11 @@ fn scope_list(s: &str) -> Result<Vec<String>, Rejection> {
 
 /// Group names travel space-joined in the authorizer context, so one with
 /// whitespace (Cognito forbids it) could forge another: refused.
-fn group_list(a: &[Value]) -> Result<Vec<String>, Rejection> {
+fn group_list(a: &[Lite<'_>]) -> Result<Vec<String>, Rejection> {
     a.iter()
         .map(|g| match g {
-            Value::String(s) if !s.is_empty() && !s.chars().any(char::is_whitespace) => {
-                Ok(s.clone())
+            Lite::Str(s) if !s.is_empty() && !s.chars().any(char::is_whitespace) => {
+                Ok(s.as_ref().to_owned())
             }
             _ => reject(
                 Reason::InvalidClaims,

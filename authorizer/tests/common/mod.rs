@@ -118,7 +118,7 @@ pub fn with(mut claims: Value, edits: &[(&str, Option<Value>)]) -> Value {
 
 pub fn b64(bytes: impl AsRef<[u8]>) -> String {
     use base64::Engine as _;
-    authorizer::token::B64.encode(bytes)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// One named row of an adversarial table.
