@@ -29,12 +29,14 @@ use authorizer::claims::TokenUse;
 use authorizer::clock::ManualClock;
 use authorizer::config::VerifierConfig;
 use authorizer::handler::Authorizer;
+use authorizer::logging;
 use authorizer::testing::{self, TestKey};
 use authorizer::verifier::Verifier;
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
 use criterion::Criterion;
 use serde_json::json;
+use tracing_subscriber::EnvFilter;
 
 const POOL: &str = "us-east-1_BenchPool";
 const CLIENT: &str = "bench-client";
@@ -174,16 +176,8 @@ fn install_logging() -> &'static str {
     }
     // As in `main.rs`, but into a sink: the bench measures formatting, not
     // the speed of whatever terminal runs it.
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_writer(std::io::sink)
-        .init();
+    let subscriber = logging::subscriber(std::io::sink, EnvFilter::new("info"));
+    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     "JSON at INFO into io::sink (as on Lambda, minus the stdout write)"
 }
 

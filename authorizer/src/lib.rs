@@ -14,6 +14,7 @@
 //! - [`policy`]: cache-safe IAM policies per entitlement set, and an IAM evaluator.
 //! - [`event`]: the three authorizer event shapes, parsed leanly.
 //! - [`handler`]: the Lambda handler (`Authorizer`) and the 401/403/500 contract.
+//! - [`logging`]: the one-JSON-line-per-decision log format.
 //! - `testing` (feature `test-util`): real keys and Cognito-shaped tokens for tests.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -24,6 +25,7 @@ pub mod config;
 pub mod event;
 pub mod handler;
 pub mod jwks;
+pub mod logging;
 pub mod policy;
 pub mod reason;
 pub mod rules;

@@ -10,23 +10,16 @@
 use std::sync::Arc;
 
 use authorizer::handler::Authorizer;
+use authorizer::logging;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    tracing::subscriber::set_global_default(logging::subscriber(
+        std::io::stdout,
+        logging::filter_from_env(),
+    ))?;
 
     let authorizer = match Authorizer::from_env() {
         Ok(a) => Arc::new(a),

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use authorizer::clock::ManualClock;
 use authorizer::handler::Authorizer;
+use authorizer::logging;
 use authorizer::testing::{self, TestKey};
 use serde_json::{Value, json};
 
@@ -41,11 +42,11 @@ impl Write for Captured {
 async fn one_json_log_line_per_decision_with_reason_and_never_the_token() {
     let out = Captured::default();
     let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_writer(move || writer.clone())
-        .finish();
+    // The production format (`main.rs` uses the same function).
+    let subscriber = logging::subscriber(
+        move || writer.clone(),
+        tracing_subscriber::EnvFilter::new("info"),
+    );
     let _guard = tracing::subscriber::set_default(subscriber);
     let key = TestKey::generate("K1");
     let env: HashMap<&str, String> = [
@@ -98,6 +99,9 @@ async fn one_json_log_line_per_decision_with_reason_and_never_the_token() {
         assert_eq!(l["request_id"], "req-123");
     }
     assert_eq!(lines[0]["sub"], "user-1");
+    assert_eq!(lines[0]["level"], "INFO");
+    // CloudWatch stamps each line; the format leaves time and target out.
+    assert!(lines[0].get("timestamp").is_none() && lines[0].get("target").is_none());
     assert_eq!(lines[0]["rule"], "GET /notes");
     let signature = t.rsplit('.').next().unwrap();
     assert!(
