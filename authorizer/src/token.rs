@@ -69,9 +69,10 @@ pub fn frame<'t, 'p>(
     }
     let bytes = token.as_bytes();
     // Positions of the first two dots, and how many there are (up to 5).
-    // `match_indices` with a char uses memchr: the scan is most of framing.
+    // memchr's SIMD scan: str's own `match_indices` is several times slower
+    // over a kilobyte of token.
     let (mut d1, mut d2, mut count) = (0, 0, 0);
-    for (i, _) in token.match_indices('.').take(5) {
+    for i in memchr::memchr_iter(b'.', bytes).take(5) {
         match count {
             0 => d1 = i,
             1 => d2 = i,
@@ -102,8 +103,12 @@ pub fn frame<'t, 'p>(
     payload.clear();
     B64.decode_append(p, payload)
         .map_err(|_| reject(Reason::Malformed, "payload is not strict base64url"))?;
-    let unverified_claims = serde_json::from_slice::<Claims<'p>>(payload)
-        .map_err(|_| reject(Reason::Malformed, "payload is not a JSON object"))?;
+    // One UTF-8 check of the whole payload, then a parser that trusts it
+    // (`from_slice` would re-validate each borrowed string separately).
+    let unverified_claims = std::str::from_utf8(payload)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Claims<'p>>(text).ok())
+        .ok_or(reject(Reason::Malformed, "payload is not a JSON object"))?;
     let signature = B64
         .decode_to_vec(s)
         .map_err(|_| reject(Reason::Malformed, "signature is not strict base64url"))?;
