@@ -206,18 +206,17 @@ impl Authorizer {
             }
         };
         let allowed = verdict.is_ok();
-        let context = context_json(&claims);
 
         let out = match arn {
             None => {
-                let mut out = String::with_capacity(context.len() + 40);
-                out.push_str(if allowed {
-                    "{\"isAuthorized\":true,\"context\":"
+                let mut out = Vec::with_capacity(512);
+                out.extend_from_slice(if allowed {
+                    b"{\"isAuthorized\":true,\"context\":"
                 } else {
-                    "{\"isAuthorized\":false,\"context\":"
+                    b"{\"isAuthorized\":false,\"context\":"
                 });
-                out.push_str(&context);
-                out.push('}');
+                write_context(&mut out, &claims);
+                out.push(b'}');
                 out
             }
             Some(arn) => {
@@ -244,25 +243,29 @@ impl Authorizer {
                     fallback = policy::deny_document(arn.prefix);
                     document = &fallback;
                 }
-                let mut out =
-                    String::with_capacity(document.len() + context.len() + claims.sub.len() + 64);
-                out.push_str("{\"principalId\":");
-                out.push_str(&json_string(&claims.sub));
-                out.push_str(",\"policyDocument\":");
-                out.push_str(document);
-                out.push_str(",\"context\":");
-                out.push_str(&context);
-                out.push('}');
+                let mut out = Vec::with_capacity(document.len() + 512);
+                out.extend_from_slice(b"{\"principalId\":");
+                write_json(&mut out, &claims.sub);
+                out.extend_from_slice(b",\"policyDocument\":");
+                out.extend_from_slice(document.as_bytes());
+                out.extend_from_slice(b",\"context\":");
+                write_context(&mut out, &claims);
+                out.push(b'}');
                 out
             }
         };
+        // Built from serde_json output and ASCII only, so always UTF-8.
+        let out = String::from_utf8(out)
+            .map_err(|_| log.error("internal", "response is not UTF-8".to_owned()))?;
         log.decided(verdict);
         Ok(out)
     }
 }
 
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+/// Appends `value` as JSON. Serialising strings and integers into a `Vec`
+/// cannot fail.
+fn write_json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// The backend's view of the caller, scalars only (REST forbids others).
@@ -281,9 +284,10 @@ pub fn context_of(claims: &VerifiedClaims) -> AuthorizerContext {
 }
 
 /// [`context_of`] serialised without building it: the same keys (from
-/// `auth_context::keys`), written straight from the claims. Hot path.
-fn context_json(claims: &VerifiedClaims) -> String {
-    serde_json::to_string(&ContextRef(claims)).unwrap_or_else(|_| "{}".into())
+/// `auth_context::keys`), written straight from the claims into the
+/// response. Hot path.
+fn write_context(out: &mut Vec<u8>, claims: &VerifiedClaims) {
+    write_json(out, &ContextRef(claims));
 }
 
 struct ContextRef<'a>(&'a VerifiedClaims);
@@ -299,31 +303,13 @@ impl serde::Serialize for ContextRef<'_> {
         m.serialize_entry(keys::CLIENT_ID, &c.client_id)?;
         m.serialize_entry(keys::ISSUER, &c.issuer)?;
         m.serialize_entry(keys::TOKEN_USE, c.token_use.as_str())?;
-        m.serialize_entry(keys::SCOPE, &SpaceJoined(&c.scopes))?;
-        m.serialize_entry(keys::GROUPS, &SpaceJoined(&c.groups))?;
+        // `join` then one string: serde's `collect_str` would go through
+        // `fmt` and an escaping adaptor per fragment, several times slower.
+        m.serialize_entry(keys::SCOPE, &c.scopes.join(" "))?;
+        m.serialize_entry(keys::GROUPS, &c.groups.join(" "))?;
         m.serialize_entry(keys::AUTH_TIME, &c.auth_time)?;
         m.serialize_entry(keys::ORIGIN_JTI, c.origin_jti.as_deref().unwrap_or(""))?;
         m.end()
-    }
-}
-
-struct SpaceJoined<'a>(&'a [String]);
-
-impl std::fmt::Display for SpaceJoined<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, x) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(x)?;
-        }
-        Ok(())
-    }
-}
-
-impl serde::Serialize for SpaceJoined<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 
@@ -391,6 +377,12 @@ impl Decision<'_> {
 mod tests {
     use super::*;
 
+    fn context_bytes(claims: &VerifiedClaims) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_context(&mut out, claims);
+        out
+    }
+
     #[test]
     fn hot_path_context_equals_the_auth_context_serialisation() {
         let claims = VerifiedClaims {
@@ -406,7 +398,7 @@ mod tests {
             exp: 0,
             iat: 0,
         };
-        let fast: Value = serde_json::from_str(&context_json(&claims)).unwrap();
+        let fast: Value = serde_json::from_slice(&context_bytes(&claims)).unwrap();
         assert_eq!(fast, serde_json::to_value(context_of(&claims)).unwrap());
         let none = VerifiedClaims {
             scopes: vec![],
@@ -414,7 +406,7 @@ mod tests {
             origin_jti: None,
             ..claims
         };
-        let fast: Value = serde_json::from_str(&context_json(&none)).unwrap();
+        let fast: Value = serde_json::from_slice(&context_bytes(&none)).unwrap();
         assert_eq!(fast, serde_json::to_value(context_of(&none)).unwrap());
     }
 }
