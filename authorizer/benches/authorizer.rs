@@ -6,11 +6,15 @@
 //!   key cache from embedded `JWKS_JSON`).
 //! - (c) `handler`: REST `REQUEST` event JSON bytes → response JSON text,
 //!   with `AUTH_RULES` set (rule match, entitlements, cached policy).
+//! - (d) `jsonwebtoken`, for comparison: `jsonwebtoken::decode` (aws-lc-rs
+//!   backend) of the same token into a claims map, `DecodingKey` built once
+//!   and RS256 + issuer validation; `exp` unchecked because the bench's
+//!   clock is fixed in the past. It checks less than (b) and still costs more.
 //!
 //! After criterion's report it times each again with a fixed iteration
 //! count, interleaved in rounds (best round counts, so a noisy neighbour on
 //! the shared machine hurts all three alike), and prints the throughput
-//! ratios (b)/(a) and (c)/(a). Targets: ≥ 0.85 and ≥ 0.75.
+//! ratios (b)/(a), (c)/(a) and (d)/(a). Targets: (b) ≥ 0.85, (c) ≥ 0.75.
 //!
 //! Logging: Lambda logs one JSON line per decision at INFO, so by default
 //! the bench installs the same subscriber as `main.rs` (JSON, flattened,
@@ -52,6 +56,8 @@ const RULES: &str = r#"[
 
 struct Fixture {
     key: ParsedPublicKey,
+    jwt_key: jsonwebtoken::DecodingKey,
+    jwt_validation: jsonwebtoken::Validation,
     signing_input: Vec<u8>,
     signature: Vec<u8>,
     token: String,
@@ -80,6 +86,17 @@ fn fixture() -> Fixture {
     .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
     .expect("parsed key");
 
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let jwt_key = jsonwebtoken::DecodingKey::from_rsa_components(&b64(&n), &b64(&e))
+        .expect("jsonwebtoken key");
+    let mut jwt_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    jwt_validation.set_issuer(&[format!(
+        "https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
+    )]);
+    jwt_validation.validate_exp = false;
+    jwt_validation.validate_aud = false;
+    jwt_validation.required_spec_claims.clear();
+
     let env: HashMap<&str, String> = [
         ("USER_POOL_ID", POOL.to_string()),
         ("APP_CLIENT_IDS", CLIENT.to_string()),
@@ -100,6 +117,8 @@ fn fixture() -> Fixture {
         .expect("runtime");
     Fixture {
         key,
+        jwt_key,
+        jwt_validation,
         signing_input: signing_input.as_bytes().to_vec(),
         signature,
         token,
@@ -154,6 +173,14 @@ impl Fixture {
             )
             .is_ok()
     }
+    fn jsonwebtoken(&self) -> bool {
+        jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            black_box(&self.token),
+            &self.jwt_key,
+            &self.jwt_validation,
+        )
+        .is_ok()
+    }
     fn handle(&self) -> usize {
         self.rt
             .block_on(self.authorizer.handle_json(black_box(&self.event), None))
@@ -184,7 +211,10 @@ fn install_logging() -> &'static str {
 fn main() {
     let logging = install_logging();
     let fx = fixture();
-    assert!(fx.raw() && fx.verify(), "the bench token must verify");
+    assert!(
+        fx.raw() && fx.verify() && fx.jsonwebtoken(),
+        "the bench token must verify"
+    );
     let response = fx
         .rt
         .block_on(fx.authorizer.handle_json(&fx.event, None))
@@ -196,13 +226,14 @@ fn main() {
     g.bench_function("a_raw_limit", |b| b.iter(|| fx.raw()));
     g.bench_function("b_verifier", |b| b.iter(|| fx.verify()));
     g.bench_function("c_handler", |b| b.iter(|| fx.handle()));
+    g.bench_function("d_jsonwebtoken", |b| b.iter(|| fx.jsonwebtoken()));
     g.finish();
     c.final_summary();
 
     // Our own interleaved timing for the ratios.
     let n = 2_000;
     let rounds = 7;
-    let (mut a, mut b, mut h) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let (mut a, mut b, mut h, mut j) = (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
     for _ in 0..rounds {
         a = a.min(time_n(n, || {
             black_box(fx.raw());
@@ -212,6 +243,9 @@ fn main() {
         }));
         h = h.min(time_n(n, || {
             black_box(fx.handle());
+        }));
+        j = j.min(time_n(n, || {
+            black_box(fx.jsonwebtoken());
         }));
     }
     let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(n);
@@ -233,11 +267,20 @@ fn main() {
         1e6 / per(h)
     );
     println!(
+        "  (d) jsonwebtoken: {:8.2} µs/op  {:9.0} op/s  (for comparison)",
+        per(j),
+        1e6 / per(j)
+    );
+    println!(
         "  (b)/(a) throughput ratio: {:.3}  (target ≥ 0.85)",
         per(a) / per(b)
     );
     println!(
         "  (c)/(a) throughput ratio: {:.3}  (target ≥ 0.75)",
         per(a) / per(h)
+    );
+    println!(
+        "  (d)/(a) throughput ratio: {:.3}  (jsonwebtoken::decode, for comparison)",
+        per(a) / per(j)
     );
 }
