@@ -15,7 +15,9 @@ async fn main() -> Result<(), Error> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .without_time()
+        // Keep the RFC 3339 `timestamp`: with the template's JSON log format,
+        // Lambda's level filtering treats a line without a valid timestamp
+        // as INFO, so ERROR lines could be filtered out.
         .init();
 
     let config = Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
