@@ -100,8 +100,13 @@ async fn one_json_log_line_per_decision_with_reason_and_never_the_token() {
     }
     assert_eq!(lines[0]["sub"], "user-1");
     assert_eq!(lines[0]["level"], "INFO");
-    // CloudWatch stamps each line; the format leaves time and target out.
-    assert!(lines[0].get("timestamp").is_none() && lines[0].get("target").is_none());
+    // Lambda's JSON level filtering needs an RFC 3339 timestamp.
+    let ts = lines[0]["timestamp"].as_str().unwrap();
+    assert!(
+        ts.len() >= 20 && ts.as_bytes()[10] == b'T' && ts.ends_with('Z'),
+        "{ts}"
+    );
+    assert!(lines[0].get("target").is_none());
     assert_eq!(lines[0]["rule"], "GET /notes");
     let signature = t.rsplit('.').next().unwrap();
     assert!(
