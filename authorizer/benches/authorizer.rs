@@ -1,10 +1,11 @@
-//! The same RS256-2048 token, three ways, in one run:
+//! The same RS256-2048 token, four ways, in one run:
 //!
 //! - (a) `raw_limit`: SHA-256 + RSA verify of the signing input with an
 //!   aws-lc-rs key parsed once: what any verifier must at least spend.
 //! - (b) `verifier`: token → verified claims (strict framing, claims, warm
 //!   key cache from embedded `JWKS_JSON`).
-//! - (c) `handler`: REST `REQUEST` event JSON bytes → response JSON text,
+//! - (c) `handler`: REST `REQUEST` event JSON bytes → response JSON, as
+//!   `main.rs` hands it to `lambda_runtime` (`Authorizer::handle_raw`),
 //!   with `AUTH_RULES` set (rule match, entitlements, cached policy).
 //! - (d) `jsonwebtoken`, for comparison: `jsonwebtoken::decode` (aws-lc-rs
 //!   backend) of the same token into a claims map, `DecodingKey` built once
@@ -183,8 +184,8 @@ impl Fixture {
     }
     fn handle(&self) -> usize {
         self.rt
-            .block_on(self.authorizer.handle_json(black_box(&self.event), None))
-            .map_or(0, |s| s.len())
+            .block_on(self.authorizer.handle_raw(black_box(&self.event), None))
+            .map_or(0, |s| s.get().len())
     }
 }
 

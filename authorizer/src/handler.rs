@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use auth_context::AuthorizerContext;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::claims::{TokenUse, VerifiedClaims};
 use crate::clock::{Clock, SystemClock};
@@ -125,6 +126,18 @@ impl Authorizer {
         event: &[u8],
         lambda_request_id: Option<&str>,
     ) -> Result<String, AuthorizerError> {
+        let raw = self.handle_raw(event, lambda_request_id).await?;
+        Ok(Box::<str>::from(raw).into())
+    }
+
+    /// As [`Authorizer::handle_json`], the response as raw JSON that
+    /// `lambda_runtime` writes out as it is: serialised once, never parsed
+    /// back (`RawValue::from_string` would re-parse it on every call).
+    pub async fn handle_raw(
+        &self,
+        event: &[u8],
+        lambda_request_id: Option<&str>,
+    ) -> Result<Box<RawValue>, AuthorizerError> {
         let event = match AuthorizerEvent::parse(event) {
             Ok(e) => e,
             Err(e) => {
@@ -207,22 +220,16 @@ impl Authorizer {
         };
         let allowed = verdict.is_ok();
 
+        let context = ContextRef(&claims);
         let out = match arn {
-            None => {
-                let mut out = Vec::with_capacity(512);
-                out.extend_from_slice(if allowed {
-                    b"{\"isAuthorized\":true,\"context\":"
-                } else {
-                    b"{\"isAuthorized\":false,\"context\":"
-                });
-                write_context(&mut out, &claims);
-                out.push(b'}');
-                out
-            }
+            None => serde_json::value::to_raw_value(&SimpleResponse {
+                is_authorized: allowed,
+                context,
+            }),
             Some(arn) => {
                 let rendered = self.policies.get(self.rules.as_ref(), arn.prefix, mask);
                 let plan = &rendered.plan;
-                let mut document = rendered.document.as_str();
+                let mut document = &*rendered.document;
                 let fallback;
                 // Proven not to happen for an unconflicted plan (see
                 // `policy::Plan::build`); checked anyway where it is cheap,
@@ -243,29 +250,34 @@ impl Authorizer {
                     fallback = policy::deny_document(arn.prefix);
                     document = &fallback;
                 }
-                let mut out = Vec::with_capacity(document.len() + 512);
-                out.extend_from_slice(b"{\"principalId\":");
-                write_json(&mut out, &claims.sub);
-                out.extend_from_slice(b",\"policyDocument\":");
-                out.extend_from_slice(document.as_bytes());
-                out.extend_from_slice(b",\"context\":");
-                write_context(&mut out, &claims);
-                out.push(b'}');
-                out
+                serde_json::value::to_raw_value(&PolicyResponse {
+                    principal_id: &claims.sub,
+                    policy_document: document,
+                    context,
+                })
             }
         };
-        // Built from serde_json output and ASCII only, so always UTF-8.
-        let out = String::from_utf8(out)
-            .map_err(|_| log.error("internal", "response is not UTF-8".to_owned()))?;
+        let out = out.map_err(|e| log.error("internal", e.to_string()))?;
         log.decided(verdict);
         Ok(out)
     }
 }
 
-/// Appends `value` as JSON. Serialising strings and integers into a `Vec`
-/// cannot fail.
-fn write_json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
-    let _ = serde_json::to_writer(out, value);
+/// REST authorizer answer (`REQUEST` and `TOKEN`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyResponse<'a> {
+    principal_id: &'a str,
+    policy_document: &'a RawValue,
+    context: ContextRef<'a>,
+}
+
+/// HTTP API payload 2.0 simple response.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SimpleResponse<'a> {
+    is_authorized: bool,
+    context: ContextRef<'a>,
 }
 
 /// The backend's view of the caller, scalars only (REST forbids others).
@@ -284,12 +296,7 @@ pub fn context_of(claims: &VerifiedClaims) -> AuthorizerContext {
 }
 
 /// [`context_of`] serialised without building it: the same keys (from
-/// `auth_context::keys`), written straight from the claims into the
-/// response. Hot path.
-fn write_context(out: &mut Vec<u8>, claims: &VerifiedClaims) {
-    write_json(out, &ContextRef(claims));
-}
-
+/// `auth_context::keys`), written straight from the claims. Hot path.
 struct ContextRef<'a>(&'a VerifiedClaims);
 
 impl serde::Serialize for ContextRef<'_> {
@@ -377,12 +384,6 @@ impl Decision<'_> {
 mod tests {
     use super::*;
 
-    fn context_bytes(claims: &VerifiedClaims) -> Vec<u8> {
-        let mut out = Vec::new();
-        write_context(&mut out, claims);
-        out
-    }
-
     #[test]
     fn hot_path_context_equals_the_auth_context_serialisation() {
         let claims = VerifiedClaims {
@@ -398,7 +399,7 @@ mod tests {
             exp: 0,
             iat: 0,
         };
-        let fast: Value = serde_json::from_slice(&context_bytes(&claims)).unwrap();
+        let fast: Value = serde_json::to_value(ContextRef(&claims)).unwrap();
         assert_eq!(fast, serde_json::to_value(context_of(&claims)).unwrap());
         let none = VerifiedClaims {
             scopes: vec![],
@@ -406,7 +407,7 @@ mod tests {
             origin_jti: None,
             ..claims
         };
-        let fast: Value = serde_json::from_slice(&context_bytes(&none)).unwrap();
+        let fast: Value = serde_json::to_value(ContextRef(&none)).unwrap();
         assert_eq!(fast, serde_json::to_value(context_of(&none)).unwrap());
     }
 }

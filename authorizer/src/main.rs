@@ -33,14 +33,12 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let authorizer = authorizer.clone();
         async move {
-            let out = authorizer
-                .handle_json(
+            authorizer
+                .handle_raw(
                     event.payload.get().as_bytes(),
                     Some(&event.context.request_id),
                 )
-                .await?;
-            RawValue::from_string(out)
-                .map_err(|e| authorizer::handler::AuthorizerError::Internal(e.to_string()))
+                .await
         }
     }))
     .await

@@ -44,6 +44,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::rules::{Method, RuleMask, RuleSet, Segment};
 
@@ -323,7 +324,7 @@ impl Plan {
     }
 
     /// The `policyDocument` JSON for an API/stage prefix.
-    pub fn render(&self, prefix: &str) -> String {
+    pub fn render(&self, prefix: &str) -> Box<RawValue> {
         let mut statements = Vec::new();
         for globs in &self.allow {
             let resource = if globs.is_empty() {
@@ -372,19 +373,21 @@ struct Document {
     statement: Vec<Statement>,
 }
 
-fn document(statement: Vec<Statement>) -> String {
+/// Serialised once, as raw JSON the response embeds verbatim (never parsed
+/// again). Serialising plain strings cannot fail; if it somehow did, a
+/// `null` document makes API Gateway answer 500: closed, never open.
+fn document(statement: Vec<Statement>) -> Box<RawValue> {
     let doc = Document {
         version: "2012-10-17",
         statement,
     };
-    // Serialising plain strings into a String cannot fail.
-    serde_json::to_string(&doc).unwrap_or_default()
+    serde_json::value::to_raw_value(&doc).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// The `policyDocument` allowing exactly one `methodArn` (the fallback for a
 /// conflicted plan). An ARN holding an IAM wildcard character would allow
 /// more than itself, so it gets a deny instead.
-pub fn single_route_document(arn: &MethodArn<'_>) -> String {
+pub fn single_route_document(arn: &MethodArn<'_>) -> Box<RawValue> {
     if arn.as_str().contains(['*', '?']) {
         return document(vec![Statement::new(
             "Deny",
@@ -395,7 +398,7 @@ pub fn single_route_document(arn: &MethodArn<'_>) -> String {
 }
 
 /// The `policyDocument` denying every route of the API/stage.
-pub fn deny_document(prefix: &str) -> String {
+pub fn deny_document(prefix: &str) -> Box<RawValue> {
     document(vec![Statement::new("Deny", vec![format!("{prefix}*/*")])])
 }
 
@@ -415,7 +418,7 @@ type ByMask = HashMap<RuleMask, Arc<Rendered>>;
 #[derive(Debug)]
 pub struct Rendered {
     pub plan: Plan,
-    pub document: String,
+    pub document: Box<RawValue>,
 }
 
 const POLICY_CACHE_MAX: usize = 1024;

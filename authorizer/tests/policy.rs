@@ -107,7 +107,7 @@ fn cache_safety_matrix() {
     for (who, c) in principals() {
         let plan = Plan::build(&rules, rules.entitlements(&c));
         assert!(!plan.is_conflicted(), "{who}: plan should be exact");
-        let doc: Value = serde_json::from_str(&plan.render(PREFIX)).unwrap();
+        let doc: Value = serde_json::from_str(plan.render(PREFIX).get()).unwrap();
         for path in PATHS {
             for m in Method::ALL {
                 let expected = decide(&rules, &c, m, path);
@@ -139,7 +139,12 @@ fn issue_example_decided_for_get_a_then_reused_for_other_routes() {
     let admin = claims(TokenUse::Access, &[], &["admin"]);
     assert!(decide(&rules, &user, Method::Get, "/a"));
     let doc = |c: &VerifiedClaims| -> Value {
-        serde_json::from_str(&Plan::build(&rules, rules.entitlements(c)).render(PREFIX)).unwrap()
+        serde_json::from_str(
+            Plan::build(&rules, rules.entitlements(c))
+                .render(PREFIX)
+                .get(),
+        )
+        .unwrap()
     };
     let (u, a) = (doc(&user), doc(&admin));
     assert!(policy::evaluate(&u, &arn(Method::Get, "/a")));
@@ -162,8 +167,12 @@ fn issue_example_decided_for_get_a_then_reused_for_other_routes() {
 fn wildcard_overflow_is_denied_explicitly() {
     let rules = RuleSet::parse(r#"[{"route":"GET /notes/{id}"}]"#).unwrap();
     let c = claims(TokenUse::Access, &[], &[]);
-    let doc: Value =
-        serde_json::from_str(&Plan::build(&rules, rules.entitlements(&c)).render(PREFIX)).unwrap();
+    let doc: Value = serde_json::from_str(
+        Plan::build(&rules, rules.entitlements(&c))
+            .render(PREFIX)
+            .get(),
+    )
+    .unwrap();
     assert_eq!(
         doc,
         json!({"Version":"2012-10-17","Statement":[
@@ -177,8 +186,12 @@ fn wildcard_overflow_is_denied_explicitly() {
 fn any_is_expanded_so_the_method_star_cannot_swallow_segments() {
     let rules = RuleSet::parse(r#"[{"route":"ANY /notes"}]"#).unwrap();
     let c = claims(TokenUse::Access, &[], &[]);
-    let doc: Value =
-        serde_json::from_str(&Plan::build(&rules, rules.entitlements(&c)).render(PREFIX)).unwrap();
+    let doc: Value = serde_json::from_str(
+        Plan::build(&rules, rules.entitlements(&c))
+            .render(PREFIX)
+            .get(),
+    )
+    .unwrap();
     let resources = doc["Statement"][0]["Resource"].as_array().unwrap();
     assert_eq!(resources.len(), 7);
     assert!(policy::evaluate(&doc, &arn(Method::Patch, "/notes")));
@@ -190,8 +203,12 @@ fn any_is_expanded_so_the_method_star_cannot_swallow_segments() {
 fn entitled_to_nothing_is_an_explicit_deny_for_the_whole_stage() {
     let rules = RuleSet::parse(r#"[{"route":"GET /a","groups_any":["g"]}]"#).unwrap();
     let c = claims(TokenUse::Access, &[], &[]);
-    let doc: Value =
-        serde_json::from_str(&Plan::build(&rules, rules.entitlements(&c)).render(PREFIX)).unwrap();
+    let doc: Value = serde_json::from_str(
+        Plan::build(&rules, rules.entitlements(&c))
+            .render(PREFIX)
+            .get(),
+    )
+    .unwrap();
     assert_eq!(doc["Statement"][0]["Effect"], "Deny");
     assert_eq!(doc["Statement"][0]["Resource"][0], format!("{PREFIX}*/*"));
     assert!(!policy::evaluate(&doc, &arn(Method::Get, "/a")));
@@ -207,7 +224,7 @@ fn conflicted_plan_never_over_grants() {
     let c = claims(TokenUse::Access, &[], &[]);
     let plan = Plan::build(&rules, rules.entitlements(&c));
     assert!(plan.is_conflicted());
-    let doc: Value = serde_json::from_str(&plan.render(PREFIX)).unwrap();
+    let doc: Value = serde_json::from_str(plan.render(PREFIX).get()).unwrap();
     for path in ["/n/1", "/n/1/c", "/n/1/s", "/n/1/x", "/n/1/c/d", "/n/1/2/c"] {
         let allowed = policy::evaluate(&doc, &arn(Method::Get, path));
         if allowed {
@@ -224,13 +241,13 @@ fn conflicted_plan_never_over_grants() {
 fn single_route_fallback_allows_only_that_arn_and_refuses_wildcard_characters() {
     let a = arn(Method::Get, "/n/1/c");
     let parsed = MethodArn::parse(&a).unwrap();
-    let doc: Value = serde_json::from_str(&policy::single_route_document(&parsed)).unwrap();
+    let doc: Value = serde_json::from_str(policy::single_route_document(&parsed).get()).unwrap();
     assert!(policy::evaluate(&doc, &a));
     assert!(!policy::evaluate(&doc, &arn(Method::Get, "/n/2/c")));
     let star = arn(Method::Get, "/n/*");
-    let doc: Value = serde_json::from_str(&policy::single_route_document(
-        &MethodArn::parse(&star).unwrap(),
-    ))
+    let doc: Value = serde_json::from_str(
+        policy::single_route_document(&MethodArn::parse(&star).unwrap()).get(),
+    )
     .unwrap();
     assert!(!policy::evaluate(&doc, &star));
     assert!(!policy::evaluate(&doc, &arn(Method::Get, "/n/x")));
