@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 
 use crate::rules::Method;
-use crate::strict_json::Text;
+use crate::strict_json::{Text, from_utf8_slice};
 
 /// Which shape, with what the handler needs from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,12 +206,7 @@ impl<'de> Deserialize<'de> for AuthHeaderCount {
 
 impl<'a> AuthorizerEvent<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, EventError> {
-        // One UTF-8 check of the whole event, then a parser that trusts it:
-        // `from_slice` would re-validate every borrowed string on its own.
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| EventError::Json("event is not UTF-8".to_owned()))?;
-        let raw: Raw<'a> =
-            serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
+        let raw: Raw<'a> = from_utf8_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
         let (request_id, http_method) = match raw.request_context {
             Some(c) => (c.request_id, c.http.and_then(|h| h.method)),
             None => (None, None),

@@ -34,6 +34,14 @@ pub fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Value>, NotAStrictO
     }
 }
 
+/// `serde_json::from_slice`, with the UTF-8 check done once for the whole
+/// text: `from_slice` re-validates each borrowed string on its own, while
+/// `from_str` trusts text already checked. Refuses exactly the same inputs.
+pub fn from_utf8_slice<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+    let text = std::str::from_utf8(bytes).map_err(|_| de::Error::custom("not UTF-8"))?;
+    serde_json::from_str(text)
+}
+
 /// A string, borrowed from the input unless it held escape sequences.
 ///
 /// serde's own `Cow<str>` impl always allocates (it only borrows in derived
@@ -290,6 +298,21 @@ mod tests {
         for k in &keys {
             assert!(!log.insert(Cow::Borrowed(k)), "{k} is a duplicate");
         }
+    }
+
+    #[test]
+    fn from_utf8_slice_refuses_what_from_slice_refuses() {
+        for bytes in [
+            &b"{\"s\":\"\xff\"}"[..],
+            b"{\"s\":\"ok\"} \xc3",
+            b"{\"a\":1,}",
+            b"",
+        ] {
+            assert!(from_utf8_slice::<Skip>(bytes).is_err(), "{bytes:?}");
+            assert!(serde_json::from_slice::<Skip>(bytes).is_err(), "{bytes:?}");
+        }
+        let t: Text = from_utf8_slice(br#""plain""#).unwrap();
+        assert!(matches!(t.0, Cow::Borrowed("plain")));
     }
 
     #[test]

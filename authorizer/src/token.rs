@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::reason::Reason;
-use crate::strict_json::{KeyLog, Skip, SkipVisitor, Text};
+use crate::strict_json::{KeyLog, Skip, SkipVisitor, Text, from_utf8_slice};
 use crate::verifier::Rejection;
 
 /// Longest token accepted, in bytes; checked before anything is decoded.
@@ -97,18 +97,14 @@ pub fn frame<'t, 'p>(
     let header_json = B64
         .decode_to_vec(h)
         .map_err(|_| reject(Reason::Malformed, "header is not strict base64url"))?;
-    let header = serde_json::from_slice::<RawHeader>(&header_json)
+    let header = from_utf8_slice::<RawHeader>(&header_json)
         .map_err(|_| reject(Reason::Malformed, "header is not a JSON object"))?;
     let header = check_header(header)?;
     payload.clear();
     B64.decode_append(p, payload)
         .map_err(|_| reject(Reason::Malformed, "payload is not strict base64url"))?;
-    // One UTF-8 check of the whole payload, then a parser that trusts it
-    // (`from_slice` would re-validate each borrowed string separately).
-    let unverified_claims = std::str::from_utf8(payload)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Claims<'p>>(text).ok())
-        .ok_or(reject(Reason::Malformed, "payload is not a JSON object"))?;
+    let unverified_claims = from_utf8_slice::<Claims<'p>>(payload)
+        .map_err(|_| reject(Reason::Malformed, "payload is not a JSON object"))?;
     let signature = B64
         .decode_to_vec(s)
         .map_err(|_| reject(Reason::Malformed, "signature is not strict base64url"))?;
