@@ -2,7 +2,8 @@
 # Checks template.yaml offline:
 #   1. cfn-lint with the default parameters (Cognito sign-in only),
 #   2. cfn-lint with every federation parameter set (and the other
-#      conditions flipped: prod stage, x86_64, account logging role, MFA off),
+#      conditions flipped: prod stage, x86_64, no account logging role, MFA
+#      off, reserved concurrency, alarm e-mail, SES sender),
 #   3. sam validate --lint,
 #   4. with --build: sam build for x86_64 (release build of both functions
 #      through cargo-lambda; slow on a small machine) and a check that each
@@ -35,7 +36,10 @@ echo "==> cfn-lint template.yaml (every identity provider configured)"
 # defaults, so the conditional providers and their references are checked
 # with values present. The values are placeholders of the right shape.
 .venv/bin/cfn-lint template.yaml --parameters \
-  Stage=prod Architecture=x86_64 ConfigureApiGatewayAccount=true Mfa=OFF \
+  Stage=prod Architecture=x86_64 ConfigureApiGatewayAccount=false Mfa=OFF \
+  AuthorizerReservedConcurrency=100 AlarmEmail=ops@example.com \
+  SesSourceArn=arn:aws:ses:us-east-1:123456789012:identity/example.com \
+  SesFromAddress=no-reply@example.com \
   DomainPrefix=notes-example CorsAllowOrigin=https://app.example.com \
   CallbackUrls=https://app.example.com/callback LogoutUrls=https://app.example.com/ \
   GoogleClientId=1234567890-example.apps.googleusercontent.com GoogleClientSecret=google-secret \
