@@ -3,7 +3,7 @@
 #   make test   every test, with the services they need started and stopped here
 # CI runs `bash .ci/run`, which calls `make test`.
 
-.PHONY: dev demo test lint unit check-template events bench build clean-dev
+.PHONY: dev demo test lint unit check-template sam-local events bench build clean-dev
 
 dev:
 	scripts/dev.sh
@@ -22,6 +22,12 @@ lint:
 # cfn-lint, sam validate --lint and sam build of template.yaml (part of `make test`).
 check-template:
 	scripts/check-template.sh --build
+
+# sam build (x86_64), then every sample event through `sam local invoke` and
+# the sign-in -> API flow through `sam local start-api`, in Docker with a
+# locally built image stand-in (part of `make test`; skipped without Docker).
+sam-local:
+	scripts/sam-local.sh
 
 # Regenerate events/ (tokens signed with the in-repo development key).
 events:

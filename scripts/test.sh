@@ -26,6 +26,10 @@ step "template checks: cfn-lint, sam validate --lint, sam build (x86_64)"
 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   scripts/check-template.sh --build
 
+step "sam local: every sample event through sam local invoke, the flow through sam local start-api (Docker)"
+# Reuses the x86_64 build above; prints one SKIPPED line without a Docker engine.
+scripts/sam-local.sh --no-build
+
 step "cargo test --workspace (moto on 127.0.0.1)"
 scripts/with-moto.sh cargo test --workspace --locked --no-fail-fast
 
