@@ -5,9 +5,14 @@
 #      conditions flipped: prod stage, x86_64, no account logging role, MFA
 #      off, reserved concurrency, alarm e-mail, SES sender),
 #   3. sam validate --lint,
+#   3b. checkov (CloudFormation checks; every skip is justified in the
+#      skipped resource's Metadata, next to it),
 #   4. with --build: sam build for x86_64 (release build of both functions
 #      through cargo-lambda; slow on a small machine) and a check that each
-#      artifact is an x86-64 ELF named bootstrap.
+#      artifact is an x86-64 ELF named bootstrap; then the template's default,
+#      arm64 (cargo-lambda cross-compiles with zig, aws-lc included), into
+#      .aws-sam/build-arm64, each artifact an AArch64 ELF. The x86_64 build
+#      stays in .aws-sam/build for `make sam-local`.
 # Any cfn-lint finding (error, warning or informational) fails the check.
 # Outputs go to .aws-sam/ (gitignored). Usage: scripts/check-template.sh [--build]
 set -euo pipefail
@@ -22,7 +27,7 @@ for arg in "$@"; do
   esac
 done
 
-scripts/venv.sh --sam
+scripts/venv.sh --sam --checkov
 export SAM_CLI_TELEMETRY=0
 # sam and cfn-lint need a region to pick the resource specs; nothing is
 # sent to AWS.
@@ -53,22 +58,37 @@ echo "==> cfn-lint template.yaml (every identity provider configured)"
 echo "==> sam validate --lint"
 .venv-sam/bin/sam validate --lint --template template.yaml
 
-if $build; then
-  echo "==> sam build --parameter-overrides Architecture=x86_64"
-  # The rust-cargolambda workflow runs `cargo lambda` (from .venv, which
-  # also provides zig for the cross-linker).
-  start=$(date +%s)
-  PATH="$PWD/.venv/bin:$PATH" .venv-sam/bin/sam build --parameter-overrides Architecture=x86_64
-  echo "    sam build took $(($(date +%s) - start)) s"
+check_artifacts() { # build-dir e_machine-hex name
   for fn in AuthorizerFunction ApiHandlerFunction; do
-    artifact=.aws-sam/build/$fn/bootstrap
+    artifact=$1/$fn/bootstrap
     [[ -x $artifact ]] || { echo "missing $artifact" >&2; exit 1; }
-    # ELF magic, and e_machine (offset 18, little-endian) 0x3e = x86-64.
+    # ELF magic, and e_machine (offset 18, little-endian): 0x3e x86-64, 0xb7 AArch64.
     magic=$(od -An -tx1 -N4 "$artifact" | tr -d ' \n')
     machine=$(od -An -tx1 -j18 -N2 "$artifact" | tr -d ' \n')
-    [[ $magic == 7f454c46 && $machine == 3e00 ]] ||
-      { echo "$artifact is not an x86-64 ELF (magic $magic, machine $machine)" >&2; exit 1; }
-    echo "    $artifact: x86-64 ELF, $(wc -c <"$artifact") bytes"
+    [[ $magic == 7f454c46 && $machine == "$2" ]] ||
+      { echo "$artifact is not an $3 ELF (magic $magic, machine $machine)" >&2; exit 1; }
+    echo "    $artifact: $3 ELF, $(wc -c <"$artifact") bytes"
   done
+}
+
+echo "==> checkov"
+# --skip-download: the checks ship in the package; nothing is fetched.
+.venv-checkov/bin/checkov --file template.yaml --framework cloudformation --compact --quiet \
+  --skip-download
+
+if $build; then
+  # The rust-cargolambda workflow runs `cargo lambda` (from .venv, which
+  # also provides zig for the cross-linker).
+  echo "==> sam build --parameter-overrides Architecture=x86_64"
+  start=$(date +%s)
+  PATH="$PWD/.venv/bin:$PATH" .venv-sam/bin/sam build --parameter-overrides Architecture=x86_64
+  echo "    sam build (x86_64) took $(($(date +%s) - start)) s"
+  check_artifacts .aws-sam/build 3e00 x86-64
+
+  echo "==> sam build (the default, arm64; zig cross-compile — the slowest step)"
+  start=$(date +%s)
+  PATH="$PWD/.venv/bin:$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build-arm64
+  echo "    sam build (arm64) took $(($(date +%s) - start)) s"
+  check_artifacts .aws-sam/build-arm64 b700 AArch64
 fi
 echo "template checks passed"

@@ -10,8 +10,8 @@ export PATH="$PWD/.venv/bin:$PATH"   # cargo-lambda (and its zig) for the tests 
 step() { printf '\n==> %s\n' "$*" >&2; }
 start=$SECONDS
 
-step "Python tools (moto, cargo-lambda, cfn-lint, aws-sam-cli) in .venv / .venv-sam"
-scripts/venv.sh --sam
+step "Python tools (moto, cargo-lambda, cfn-lint, aws-sam-cli, checkov) in .venv / .venv-sam / .venv-checkov"
+scripts/venv.sh --sam --checkov
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -19,7 +19,7 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "template checks: cfn-lint, sam validate --lint, sam build (x86_64)"
+step "template checks: cfn-lint, sam validate --lint, checkov, sam build (x86_64, then arm64)"
 # The build check proves that SAM and cargo-lambda turn the template into
 # both bootstrap artifacts; it need not pay for fat LTO on every test run
 # (a deployment build, `make build` or `sam build`, uses the real profile).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the project-local Python environments once (and again only when a
-# requirements file changes). Usage: scripts/venv.sh [--sam]
+# requirements file changes). Usage: scripts/venv.sh [--sam] [--checkov]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,10 @@ ensure() { # dir requirements-file
 }
 
 ensure .venv requirements-dev.txt
-if [[ ${1:-} == --sam ]]; then
-  ensure .venv-sam requirements-sam.txt
-fi
+for arg in "$@"; do
+  case $arg in
+    --sam) ensure .venv-sam requirements-sam.txt ;;
+    --checkov) ensure .venv-checkov requirements-checkov.txt ;;
+    *) echo "venv.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done

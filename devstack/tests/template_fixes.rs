@@ -670,3 +670,44 @@ fn the_dashboard_and_alarms_use_the_names_the_authorizer_emits() {
     assert_eq!(reason, authorizer::reason::Reason::JwksUnavailable.as_str());
     assert!(authorizer::reason::Reason::JwksUnavailable.is_internal());
 }
+
+#[test]
+fn every_checkov_skip_is_justified_next_to_its_resource() {
+    let t = template();
+    let mut skips = 0;
+    for (id, r) in t["Resources"].as_mapping().unwrap() {
+        let id = id.as_str().unwrap();
+        let Some(list) = r["Metadata"]["checkov"]["skip"].as_sequence() else {
+            assert!(
+                r["Metadata"]["checkov"].is_null(),
+                "{id}: checkov metadata without a skip list"
+            );
+            continue;
+        };
+        for skip in list {
+            let check = skip["id"].as_str().unwrap_or_default();
+            assert!(check.starts_with("CKV_"), "{id}: skip without a check id");
+            let why = skip["comment"].as_str().unwrap_or_default();
+            assert!(
+                why.split_whitespace().count() >= 10,
+                "{id} skips {check} without a reason worth the name: {why:?}"
+            );
+            skips += 1;
+        }
+    }
+    // The build metadata SAM reads is untouched by the skips.
+    for (function, binary) in [
+        ("AuthorizerFunction", "authorizer"),
+        ("ApiHandlerFunction", "api-handler"),
+    ] {
+        let m = &resource(&t, function)["Metadata"];
+        assert_eq!(m["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        assert_eq!(
+            m["BuildProperties"].as_mapping().unwrap().len(),
+            1,
+            "{function}"
+        );
+        assert_eq!(m["BuildProperties"]["Binary"].as_str(), Some(binary));
+    }
+    assert!(skips > 0);
+}
