@@ -33,8 +33,8 @@ struct Args {
     /// Repository root.
     #[arg(long, default_value = ".")]
     root: PathBuf,
-    /// Port for `sam local start-api`.
-    #[arg(long, default_value_t = 3917)]
+    /// Port for `sam local start-api` (0: a free one).
+    #[arg(long, default_value_t = 0)]
     port: u16,
     /// Only the `sam local invoke` part.
     #[arg(long)]
@@ -177,17 +177,24 @@ async fn run(root: &Path, args: &Args) -> Failures {
     let env_file = work.join("env-start-api.json");
     fs::write(&env_file, env.to_string()).unwrap();
     let log = work.join("start-api.log");
-    let mut api = match start_api(root, &template, &env_file, &log, args.port) {
+    let port = match args.port {
+        0 => match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+            Ok(a) => a.port(),
+            Err(e) => return vec![format!("no free port: {e}")],
+        },
+        p => p,
+    };
+    let before = sam_containers();
+    let mut api = match start_api(root, &template, &env_file, &log, port) {
         Ok(c) => c,
         Err(e) => {
             failures.push(e);
             return failures;
         }
     };
-    let base = format!("http://127.0.0.1:{}", args.port);
+    let base = format!("http://127.0.0.1:{port}");
     let flow = gateway_flow(&config, stack, &base, &log).await;
-    let _ = api.kill();
-    let _ = api.wait();
+    stop(&mut api, &before);
     match flow {
         Ok(steps) => {
             for s in steps {
@@ -381,6 +388,57 @@ fn route_allowed(name: &str, event: &Value, response: &Value) -> Result<bool, St
         }
         None => Err("not an authorizer event".into()),
     }
+}
+
+/// Stops `sam local start-api` as Ctrl-C would, so that it removes its warm
+/// containers; SIGKILL only if it does not exit in time. Any container it
+/// still left behind (labelled by SAM CLI, and not there before) is removed.
+fn stop(api: &mut Child, before: &[String]) {
+    let _ = Command::new("kill")
+        .args(["-INT", &api.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = api.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if !matches!(api.try_wait(), Ok(Some(_))) {
+        let _ = api.kill();
+        let _ = api.wait();
+    }
+    let ids: Vec<String> = sam_containers()
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    if !ids.is_empty() {
+        eprintln!("    removing {} container(s) sam left running", ids.len());
+        let _ = Command::new("docker")
+            .arg("rm")
+            .arg("-f")
+            .args(&ids)
+            .output();
+    }
+}
+
+/// Ids of the containers SAM CLI runs functions in.
+fn sam_containers() -> Vec<String> {
+    Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            "label=sam.cli.container.type=lambda",
+        ])
+        .output()
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn start_api(
