@@ -86,6 +86,10 @@ if $build; then
   check_artifacts .aws-sam/build 3e00 x86-64
 
   echo "==> sam build (the default, arm64; zig cross-compile — the slowest step)"
+  # The target's standard library, installed before SAM builds the two
+  # functions (cargo-lambda would install it per build, racing itself).
+  rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' ||
+    rustup target add aarch64-unknown-linux-gnu
   start=$(date +%s)
   PATH="$PWD/.venv/bin:$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build-arm64
   echo "    sam build (arm64) took $(($(date +%s) - start)) s"
