@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the project-local Python environments once (and again only when a
-# requirements file changes). Usage: scripts/venv.sh [--sam]
+# requirements file changes). Usage: scripts/venv.sh [--sam] [--schemathesis] [--fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,12 @@ ensure() { # dir requirements-file
 }
 
 ensure .venv requirements-dev.txt
-if [[ ${1:-} == --sam ]]; then
-  ensure .venv-sam requirements-sam.txt
-fi
+for flag in "$@"; do
+  case $flag in
+    --sam) ensure .venv-sam requirements-sam.txt ;;
+    # Each in its own venv: their dependencies never move .venv's pins.
+    --schemathesis) ensure .venv-schemathesis requirements-schemathesis.txt ;;
+    --fuzz) ensure .venv-fuzz requirements-fuzz.txt ;;
+    *) echo "venv.sh: unknown flag $flag (use --sam, --schemathesis, --fuzz)" >&2; exit 2 ;;
+  esac
+done
