@@ -3,7 +3,7 @@
 #   make test   every test, with the services they need started and stopped here
 # CI runs `bash .ci/run`, which calls `make test`.
 
-.PHONY: dev demo test lint unit check-template sam-local events bench build clean-dev
+.PHONY: dev demo test lint unit check-template sam-local events bench build clean-dev schemathesis fuzz
 
 dev:
 	scripts/dev.sh
@@ -48,3 +48,14 @@ SAM_BUILD_FLAGS ?=
 build:
 	scripts/venv.sh --sam
 	SAM_CLI_TELEMETRY=0 PATH="$$PWD/.venv/bin:$$PATH" .venv-sam/bin/sam build $(SAM_BUILD_FLAGS)
+
+# schemathesis (pinned, .venv-schemathesis) against the offline stack with a
+# signed-in user's token (part of `make test`). ST_MAX_TIME=600 for longer.
+schemathesis:
+	scripts/schemathesis.sh
+
+# Every cargo-fuzz target for FUZZ_SECONDS each (default 300; `make test`
+# runs each for 20 s). One target: scripts/fuzz.sh 3600 verifier
+FUZZ_SECONDS ?= 300
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -33,4 +33,10 @@ scripts/sam-local.sh --no-build
 step "cargo test --workspace (moto on 127.0.0.1)"
 scripts/with-moto.sh cargo test --workspace --locked --no-fail-fast
 
+step "schemathesis against the offline stack (openapi.yaml; about 2 minutes)"
+scripts/schemathesis.sh
+
+step "fuzz targets, 20 s each (fuzz/; the first run builds them, a few minutes)"
+scripts/fuzz.sh 20
+
 step "all checks passed in $((SECONDS - start)) s"

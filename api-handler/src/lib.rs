@@ -12,6 +12,7 @@
 //! - [`store`]: the `NoteStore` trait, [`store::dynamo::DynamoStore`] and
 //!   [`store::memory::MemoryStore`].
 //! - [`error`]: the JSON error shape and codes.
+//! - [`json`]: request bodies as JSON with unique object keys.
 //! - [`config`]: environment configuration, read once at init.
 #![cfg_attr(
     not(test),
@@ -22,6 +23,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod handler;
+pub mod json;
 pub mod model;
 pub mod routes;
 pub mod store;
