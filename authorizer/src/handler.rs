@@ -203,64 +203,136 @@ impl Authorizer {
         };
         log.sub = &claims.sub;
 
+        let outcome = self.decide(&claims, method, &segments, winner.map(|(_, i)| i), arn);
+        match outcome.fallback {
+            Fallback::None => {}
+            Fallback::SingleRoute => tracing::warn!(
+                request_id = log.request_id,
+                rule = log.rule,
+                "policy_not_cache_safe: allowing only this methodArn; use a route-aware identity source or TTL 0"
+            ),
+            Fallback::DenyAll => tracing::error!(
+                request_id = log.request_id,
+                "policy would allow a denied route; denying"
+            ),
+        }
+        let verdict = outcome.verdict;
+        let context = ContextRef(&claims);
+        let out = match &outcome.policy {
+            None => serde_json::value::to_raw_value(&SimpleResponse {
+                is_authorized: verdict.is_ok(),
+                context,
+            }),
+            Some(document) => serde_json::value::to_raw_value(&PolicyResponse {
+                principal_id: &claims.sub,
+                policy_document: document.document(),
+                context,
+            }),
+        };
+        let out = out.map_err(|e| log.error("internal", e.to_string()))?;
+        log.decided(verdict);
+        Ok(out)
+    }
+
+    /// The decision for verified claims on a request, and the policy
+    /// returned with it (REST only; `arn: None` is HTTP API v2). This is
+    /// everything the handler does after the verifier, as one pure step so
+    /// that the property tests check exactly what runs. `winner` is the
+    /// deciding rule ([`RuleSet::route_for`]).
+    pub fn decide(
+        &self,
+        claims: &VerifiedClaims,
+        method: rules::Method,
+        segments: &[&str],
+        winner: Option<usize>,
+        arn: Option<MethodArn<'_>>,
+    ) -> Outcome {
         let (mask, verdict) = match &self.rules {
             None => (0, Ok(())),
             Some(r) => {
-                let mask = r.entitlements(&claims);
+                let mask = r.entitlements(claims);
                 let verdict = match winner {
                     None => Err(Reason::NoMatchingRule),
-                    Some((_, i)) if mask & (1 << i) != 0 => Ok(()),
-                    Some((r, i)) => Err(r.rules()[i]
-                        .check(&claims)
+                    Some(i) if mask & (1 << i) != 0 => Ok(()),
+                    Some(i) => Err(r.rules()[i]
+                        .check(claims)
                         .err()
                         .unwrap_or(Reason::NoMatchingRule)),
                 };
                 (mask, verdict)
             }
         };
-        let allowed = verdict.is_ok();
-
-        let context = ContextRef(&claims);
-        let out = match arn {
-            None => serde_json::value::to_raw_value(&SimpleResponse {
-                is_authorized: allowed,
-                context,
-            }),
-            Some(arn) => {
-                let rendered = self.policies.get(self.rules.as_ref(), arn.prefix, mask);
-                let plan = &rendered.plan;
-                let mut document = &*rendered.document;
-                let fallback;
-                // Proven not to happen for an unconflicted plan (see
-                // `policy::Plan::build`); checked anyway where it is cheap,
-                // and always for conflicted plans, failing closed.
-                if allowed && plan.is_conflicted() && !plan.allows(method, &segments) {
-                    tracing::warn!(
-                        request_id = log.request_id,
-                        rule = log.rule,
-                        "policy_not_cache_safe: allowing only this methodArn; use a route-aware identity source or TTL 0"
-                    );
-                    fallback = policy::single_route_document(&arn);
-                    document = &fallback;
-                } else if !allowed && plan.allows(method, &segments) {
-                    tracing::error!(
-                        request_id = log.request_id,
-                        "policy would allow a denied route; denying"
-                    );
-                    fallback = policy::deny_document(arn.prefix);
-                    document = &fallback;
-                }
-                serde_json::value::to_raw_value(&PolicyResponse {
-                    principal_id: &claims.sub,
-                    policy_document: document,
-                    context,
-                })
-            }
+        let Some(arn) = arn else {
+            return Outcome {
+                verdict,
+                policy: None,
+                fallback: Fallback::None,
+            };
         };
-        let out = out.map_err(|e| log.error("internal", e.to_string()))?;
-        log.decided(verdict);
-        Ok(out)
+        let allowed = verdict.is_ok();
+        let rendered = self.policies.get(self.rules.as_ref(), arn.prefix, mask);
+        let plan = &rendered.plan;
+        // Proven not to happen for an unconflicted plan (see
+        // `policy::Plan::build`); checked anyway where it is cheap, and
+        // always for conflicted plans, failing closed.
+        let (policy, fallback) =
+            if allowed && plan.is_conflicted() && !plan.allows(method, segments) {
+                (
+                    PolicyDocument::Owned(policy::single_route_document(&arn)),
+                    Fallback::SingleRoute,
+                )
+            } else if !allowed && plan.allows(method, segments) {
+                (
+                    PolicyDocument::Owned(policy::deny_document(arn.prefix)),
+                    Fallback::DenyAll,
+                )
+            } else {
+                (PolicyDocument::Cached(rendered), Fallback::None)
+            };
+        Outcome {
+            verdict,
+            policy: Some(policy),
+            fallback,
+        }
     }
+}
+
+/// What [`Authorizer::decide`] concluded.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Allowed, or the reason it is not.
+    pub verdict: Result<(), Reason>,
+    /// The `policyDocument` (REST); `None` for HTTP API v2.
+    pub policy: Option<PolicyDocument>,
+    /// Whether the entitlement policy had to be replaced for this request.
+    pub fallback: Fallback,
+}
+
+/// A `policyDocument`: the cached one of the entitlement set, or one built
+/// for this request only.
+#[derive(Debug)]
+pub enum PolicyDocument {
+    Cached(Arc<policy::Rendered>),
+    Owned(Box<RawValue>),
+}
+
+impl PolicyDocument {
+    pub fn document(&self) -> &RawValue {
+        match self {
+            PolicyDocument::Cached(r) => &r.document,
+            PolicyDocument::Owned(d) => d,
+        }
+    }
+}
+
+/// Why the entitlement policy was not returned as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    None,
+    /// Conflicted plan not covering this request: only its `methodArn`.
+    SingleRoute,
+    /// The plan would allow a denied request (never expected): deny all.
+    DenyAll,
 }
 
 /// REST authorizer answer (`REQUEST` and `TOKEN`).

@@ -466,16 +466,13 @@ pub fn evaluate(policy: &Value, method_arn: &str) -> bool {
         Some(s @ Value::Object(_)) => vec![s],
         _ => return false,
     };
-    let strings = |v: Option<&Value>| -> Vec<String> {
+    fn strings(v: Option<&Value>) -> Vec<&str> {
         match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         }
-    };
+    }
     let mut allowed = false;
     for st in statements {
         let unusual = ["NotAction", "NotResource", "Condition"]
@@ -500,15 +497,24 @@ pub fn evaluate(policy: &Value, method_arn: &str) -> bool {
 /// IAM string matching: `*` any run of characters (`/` included), `?` one
 /// character, everything else exact and case-sensitive.
 pub fn iam_glob(pattern: &str, text: &str) -> bool {
+    // Bytes when both are ASCII (every ARN API Gateway sends), else chars,
+    // so `?` always stands for one character.
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    glob(&p, &t, '*', '?')
+}
+
+fn glob<T: Copy + PartialEq>(p: &[T], t: &[T], any: T, one: T) -> bool {
     let (mut i, mut j) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while j < t.len() {
-        if i < p.len() && (p[i] == '?' || (p[i] != '*' && p[i] == t[j])) {
+        if i < p.len() && (p[i] == one || (p[i] != any && p[i] == t[j])) {
             i += 1;
             j += 1;
-        } else if i < p.len() && p[i] == '*' {
+        } else if i < p.len() && p[i] == any {
             star = Some((i, j));
             i += 1;
         } else if let Some((si, sj)) = star {
@@ -519,7 +525,7 @@ pub fn iam_glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[i..].iter().all(|&c| c == '*')
+    p[i..].iter().all(|&c| c == any)
 }
 
 #[cfg(test)]

@@ -24,7 +24,9 @@
 //! **Precedence**: when several rules match a request, the most specific one
 //! decides, independent of the order in the array. Rules are compared
 //! segment by segment from the left, a literal beating `{name}`/`*`; when the
-//! paths tie, a named method beats `ANY`. Two rules can only tie completely
+//! paths tie, a named method beats `ANY`. Rules of different lengths never
+//! match the same request; the order is made total by comparing the segment
+//! count first, and sorted once at start-up. Two rules can only tie completely
 //! if they match exactly the same requests, and that is refused as a
 //! duplicate, so every request has at most one deciding rule.
 
@@ -187,23 +189,23 @@ impl RoutePattern {
     }
 
     /// Precedence: `Less` means `self` is more specific and decides first.
+    ///
+    /// A total order, the lexicographic order of (segment count, segment
+    /// kinds from the left with literal first, named method before `ANY`).
+    /// The segment count comes first only to make the order total: rules of
+    /// different lengths never match the same request, so how they sort
+    /// against each other decides nothing. Comparing only the common prefix
+    /// (as an earlier version did) is not transitive and let `sort_by` put a
+    /// looser rule first, or abort on more than 20 rules.
     fn specificity_cmp(&self, other: &RoutePattern) -> std::cmp::Ordering {
-        use std::cmp::Ordering;
-        let rank = |s: &Segment| match s {
-            Segment::Literal(_) => 0u8,
-            Segment::Wildcard => 1,
-        };
-        for (a, b) in self.segments.iter().zip(&other.segments) {
-            match rank(a).cmp(&rank(b)) {
-                Ordering::Equal => {}
-                o => return o,
-            }
-        }
-        let m = |x: MethodMatch| match x {
-            MethodMatch::Only(_) => 0u8,
-            MethodMatch::Any => 1,
-        };
-        m(self.method).cmp(&m(other.method))
+        // `false` sorts first: a literal beats a wildcard, `Only` beats `Any`.
+        let wild = |s: &Segment| matches!(s, Segment::Wildcard);
+        let any = |m: MethodMatch| matches!(m, MethodMatch::Any);
+        self.segments
+            .len()
+            .cmp(&other.segments.len())
+            .then_with(|| (self.segments.iter().map(wild)).cmp(other.segments.iter().map(wild)))
+            .then_with(|| any(self.method).cmp(&any(other.method)))
     }
 }
 

@@ -592,3 +592,112 @@ async fn conflicted_rules_fall_back_to_the_exact_method_arn_and_never_over_grant
         assert_eq!(allows(&shallow, "GET", path), rules_allow, "{path}");
     }
 }
+
+// ---- issue 9 regressions: route precedence as a total order
+
+/// Issue 9's false Allow: with the old common-prefix comparator a non-admin
+/// token on `GET /users/me/secrets` was allowed by `GET /users/me/{field}`,
+/// and the policy for `GET /users/me` granted `/secrets` through the cache.
+#[tokio::test]
+async fn regression_false_allow_three_rules_of_mixed_lengths() {
+    let rules = r#"[{"route":"GET /users/me/{field}"},{"route":"GET /users/me"},{"route":"ANY /users/me/secrets","groups_any":["admin"]}]"#;
+    let a = authorizer(Some(rules));
+    let user = access("", &[]);
+    let r = a
+        .handle(bearer("GET", "/users/me/secrets", &user))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/users/me/secrets"), "{r}");
+    let r = a.handle(bearer("GET", "/users/me", &user)).await.unwrap();
+    assert!(allows(&r, "GET", "/users/me"));
+    assert!(allows(&r, "GET", "/users/me/name"));
+    assert!(
+        !allows(&r, "GET", "/users/me/secrets"),
+        "cached policy grants /secrets: {r}"
+    );
+    let admin = access("", &["admin"]);
+    let r = a
+        .handle(bearer("GET", "/users/me/secrets", &admin))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/users/me/secrets"));
+}
+
+/// Issue 9's start-up panic: more than 20 valid rules of mixed lengths
+/// made `sort_by` abort ("does not correctly implement a total order").
+/// Every rotation of the array must parse and decide alike.
+#[tokio::test]
+async fn regression_more_than_20_rules_of_mixed_lengths_start_and_decide() {
+    let mut rules: Vec<Value> = Vec::new();
+    for (i, path) in [
+        "/a",
+        "/a/{x}",
+        "/a/b",
+        "/a/b/{y}",
+        "/a/{x}/c",
+        "/a/b/c",
+        "/{x}",
+        "/{x}/b",
+        "/{x}/{y}",
+        "/{x}/b/c",
+        "/a/b/c/d",
+        "/{x}/{y}/{z}",
+        "/a/{x}/{y}/d",
+        "/b",
+        "/b/{x}",
+        "/b/a",
+        "/b/{x}/{y}",
+        "/c/{x}/c",
+        "/c",
+        "/c/c/c/c/c",
+        "/*/*/*/*/*",
+        "/a/*/c/*/e",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let method = ["GET", "ANY"][i % 2];
+        rules.push(json!({"route": format!("{method} {path}"), "groups_any": [format!("g{i}")]}));
+    }
+    assert!(rules.len() > 20);
+    let probes = [
+        "/a",
+        "/a/b",
+        "/a/z",
+        "/z/b",
+        "/a/b/c",
+        "/z/b/c",
+        "/a/b/c/d",
+        "/a/z/z/d",
+        "/c/c/c/c/c",
+        "/a/q/c/q/e",
+        "/z/z/z/z/z",
+        "/b/a",
+        "/b/z/z",
+    ];
+    let mut first: Option<Vec<Option<String>>> = None;
+    for rot in 0..rules.len() {
+        let mut r = rules.clone();
+        r.rotate_left(rot);
+        let set = authorizer::rules::RuleSet::parse(&Value::Array(r).to_string())
+            .expect("valid rules start");
+        let winners: Vec<Option<String>> = probes
+            .iter()
+            .map(|p| {
+                let segs: Vec<&str> = authorizer::rules::split_path(p).unwrap().collect();
+                set.route_for(authorizer::rules::Method::Get, &segs)
+                    .map(|i| set.rules()[i].route.as_str().to_owned())
+            })
+            .collect();
+        match &first {
+            None => first = Some(winners),
+            Some(f) => assert_eq!(f, &winners, "rotation {rot}"),
+        }
+    }
+    let w = first.unwrap();
+    assert_eq!(w[1].as_deref(), Some("GET /a/b"));
+    assert_eq!(w[2].as_deref(), Some("ANY /a/{x}"));
+    assert_eq!(w[4].as_deref(), Some("ANY /a/b/c"));
+    assert_eq!(w[9].as_deref(), Some("ANY /a/*/c/*/e"));
+    assert_eq!(w[10].as_deref(), Some("GET /*/*/*/*/*"));
+}
