@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 
 use crate::rules::Method;
-use crate::strict_json::{Text, from_utf8_slice};
+use crate::strict_json::Text;
 
 /// Which shape, with what the handler needs from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,19 +91,60 @@ fn has_space_or_comma(t: &[u8]) -> bool {
     blocks.remainder().iter().any(|&b| bad(b) != 0)
 }
 
-/// Not an authorizer event API Gateway would send.
+/// Not an authorizer event API Gateway would send. Reported by category
+/// and position only: serde's messages quote the offending value (e.g. a
+/// `"headers": "Bearer <jwt>"`), and nothing from the input may reach a log
+/// line or an error message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
-    #[error("event is not JSON of the expected shape: {0}")]
-    Json(String),
+    #[error("event is not UTF-8 (invalid byte at offset {offset})")]
+    NotUtf8 { offset: usize },
+    #[error(
+        "event is not JSON of the expected shape ({category} error at line {line}, column {column})"
+    )]
+    Json {
+        /// `syntax`, `eof` or `data` (a value of the wrong type or shape).
+        category: &'static str,
+        line: usize,
+        column: usize,
+    },
     #[error(
         "unrecognised authorizer event (no \"version\":\"2.0\" and \"type\" is not TOKEN or REQUEST)"
     )]
     Unrecognised,
     #[error("{0} authorizer event without {1}")]
     MissingField(&'static str, &'static str),
-    #[error("HTTP API event with unknown method `{0}`")]
-    Method(String),
+    #[error(
+        "HTTP API event whose method is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+    )]
+    Method,
+}
+
+impl EventError {
+    fn json(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        EventError::Json {
+            category: match e.classify() {
+                Category::Io => "io",
+                Category::Syntax => "syntax",
+                Category::Data => "data",
+                Category::Eof => "eof",
+            },
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+
+    /// The category, as logged.
+    pub fn category(&self) -> &'static str {
+        match self {
+            EventError::NotUtf8 { .. } => "not_utf8",
+            EventError::Json { category, .. } => category,
+            EventError::Unrecognised => "unrecognised",
+            EventError::MissingField(..) => "missing_field",
+            EventError::Method => "method",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -206,7 +247,10 @@ impl<'de> Deserialize<'de> for AuthHeaderCount {
 
 impl<'a> AuthorizerEvent<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, EventError> {
-        let raw: Raw<'a> = from_utf8_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
+        let text = std::str::from_utf8(bytes).map_err(|e| EventError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        let raw: Raw<'a> = serde_json::from_str(text).map_err(|e| EventError::json(&e))?;
         let (request_id, http_method) = match raw.request_context {
             Some(c) => (c.request_id, c.http.and_then(|h| h.method)),
             None => (None, None),
@@ -226,8 +270,7 @@ impl<'a> AuthorizerEvent<'a> {
                     "HTTP API",
                     "requestContext.http.method",
                 ))?;
-            let method = Method::parse(&method_text)
-                .ok_or_else(|| EventError::Method(method_text.into_owned()))?;
+            let method = Method::parse(&method_text).ok_or(EventError::Method)?;
             let raw_path = raw
                 .raw_path
                 .ok_or(EventError::MissingField("HTTP API", "rawPath"))?;

@@ -141,14 +141,16 @@ impl Authorizer {
         let event = match AuthorizerEvent::parse(event) {
             Ok(e) => e,
             Err(e) => {
+                // `e` names a category and a position, never input bytes.
                 tracing::error!(
                     request_id = lambda_request_id.unwrap_or(""),
                     decision = "error",
                     reason = "bad_event",
-                    error = %e,
+                    category = e.category(),
+                    detail = %e,
                     "authorizer decision"
                 );
-                return Err(AuthorizerError::Internal(e.to_string()));
+                return Err(AuthorizerError::Internal(format!("bad_event: {e}")));
             }
         };
         let mut log = Decision {
@@ -171,10 +173,10 @@ impl Authorizer {
             } => (*method, raw_path.as_ref(), None),
         };
         log.method = method.as_str();
-        log.path = path;
         let Some(segments) = rules::split_path(path) else {
             return Err(log.error("bad_path", "request path does not start with `/`".into()));
         };
+        log.path = path;
         let segments: Vec<&str> = segments.collect();
 
         let winner = self
