@@ -21,7 +21,7 @@ use auth_context::AuthorizerContext;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::claims::{TokenUse, VerifiedClaims};
+use crate::claims::{PrincipalType, TokenUse, VerifiedClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, VerifierConfig};
 use crate::event::{AuthorizerEvent, Credential};
@@ -205,7 +205,11 @@ impl Authorizer {
         };
         log.sub = &claims.sub;
 
-        let outcome = self.decide(&claims, method, &segments, winner.map(|(_, i)| i), arn);
+        let outcome = self.decide(&claims, method, &segments, arn);
+        log.rule = match (&self.rules, outcome.rule) {
+            (Some(r), Some(i)) => r.rules()[i].route.as_str(),
+            _ => "",
+        };
         match outcome.fallback {
             Fallback::None => {}
             Fallback::SingleRoute => tracing::warn!(
@@ -239,21 +243,26 @@ impl Authorizer {
     /// The decision for verified claims on a request, and the policy
     /// returned with it (REST only; `arn: None` is HTTP API v2). This is
     /// everything the handler does after the verifier, as one pure step so
-    /// that the property tests check exactly what runs. `winner` is the
-    /// deciding rule ([`RuleSet::route_for`]).
+    /// that the property tests check exactly what runs. The deciding rule is
+    /// the most specific one admitting the caller's principal type.
     pub fn decide(
         &self,
         claims: &VerifiedClaims,
         method: rules::Method,
         segments: &[&str],
-        winner: Option<usize>,
         arn: Option<MethodArn<'_>>,
     ) -> Outcome {
+        let principal = claims.principal_type();
+        let mut rule = None;
         let (mask, verdict) = match &self.rules {
+            // No rules: any valid user token; a machine token has no route.
+            None if principal == PrincipalType::Machine => (0, Err(Reason::PrincipalNotAllowed)),
             None => (0, Ok(())),
             Some(r) => {
                 let mask = r.entitlements(claims);
-                let verdict = match winner {
+                rule = r.route_for_principal(method, segments, principal);
+                let verdict = match rule {
+                    None if r.any_matches(method, segments) => Err(Reason::PrincipalNotAllowed),
                     None => Err(Reason::NoMatchingRule),
                     Some(i) if mask & (1 << i) != 0 => Ok(()),
                     Some(i) => Err(r.rules()[i]
@@ -267,12 +276,23 @@ impl Authorizer {
         let Some(arn) = arn else {
             return Outcome {
                 verdict,
+                rule,
                 policy: None,
                 fallback: Fallback::None,
             };
         };
+        if self.rules.is_none() && verdict.is_err() {
+            return Outcome {
+                verdict,
+                rule,
+                policy: Some(PolicyDocument::Owned(policy::deny_document(arn.prefix))),
+                fallback: Fallback::None,
+            };
+        }
         let allowed = verdict.is_ok();
-        let rendered = self.policies.get(self.rules.as_ref(), arn.prefix, mask);
+        let rendered = self
+            .policies
+            .get(self.rules.as_ref(), principal, arn.prefix, mask);
         let plan = &rendered.plan;
         // Proven not to happen for an unconflicted plan (see
         // `policy::Plan::build`); checked anyway where it is cheap, and
@@ -293,6 +313,7 @@ impl Authorizer {
             };
         Outcome {
             verdict,
+            rule,
             policy: Some(policy),
             fallback,
         }
@@ -304,6 +325,8 @@ impl Authorizer {
 pub struct Outcome {
     /// Allowed, or the reason it is not.
     pub verdict: Result<(), Reason>,
+    /// The deciding rule (an index into `AUTH_RULES`), if one matched.
+    pub rule: Option<usize>,
     /// The `policyDocument` (REST); `None` for HTTP API v2.
     pub policy: Option<PolicyDocument>,
     /// Whether the entitlement policy had to be replaced for this request.
@@ -362,6 +385,7 @@ pub fn context_of(claims: &VerifiedClaims) -> AuthorizerContext {
         client_id: claims.client_id.clone(),
         issuer: claims.issuer.clone(),
         token_use: claims.token_use.as_str().to_owned(),
+        principal_type: claims.principal_type().as_str().to_owned(),
         scope: claims.scopes.join(" "),
         groups: claims.groups.join(" "),
         auth_time: claims.auth_time,
@@ -378,12 +402,13 @@ impl serde::Serialize for ContextRef<'_> {
         use auth_context::keys;
         use serde::ser::SerializeMap;
         let c = self.0;
-        let mut m = s.serialize_map(Some(9))?;
+        let mut m = s.serialize_map(Some(10))?;
         m.serialize_entry(keys::SUB, &c.sub)?;
         m.serialize_entry(keys::USERNAME, &c.username)?;
         m.serialize_entry(keys::CLIENT_ID, &c.client_id)?;
         m.serialize_entry(keys::ISSUER, &c.issuer)?;
         m.serialize_entry(keys::TOKEN_USE, c.token_use.as_str())?;
+        m.serialize_entry(keys::PRINCIPAL_TYPE, c.principal_type().as_str())?;
         // `join` then one string: serde's `collect_str` would go through
         // `fmt` and an escaping adaptor per fragment, several times slower.
         m.serialize_entry(keys::SCOPE, &c.scopes.join(" "))?;

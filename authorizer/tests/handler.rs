@@ -701,3 +701,157 @@ async fn regression_more_than_20_rules_of_mixed_lengths_start_and_decide() {
     assert_eq!(w[9].as_deref(), Some("ANY /a/*/c/*/e"));
     assert_eq!(w[10].as_deref(), Some("GET /*/*/*/*/*"));
 }
+
+// ---- issue 9: machine (client-credentials) callers
+
+fn machine(scope: &str) -> String {
+    key().token(&testing::machine_claims(POOL, CLIENT, scope, NOW))
+}
+
+const MACHINE_RULES: &str = r#"[
+  {"route":"GET /notes"},
+  {"route":"GET /admin/users/{sub}/notes","groups_any":["admin"]},
+  {"route":"GET /admin/users/{sub}/notes","principal":"machine","scopes_any":["notes/admin.read"]},
+  {"route":"GET /status","principal":"any"}
+]"#;
+
+#[tokio::test]
+async fn machine_token_on_a_user_route_is_principal_not_allowed() {
+    let a = authorizer(Some(MACHINE_RULES));
+    let m = machine("notes/admin.read");
+    let r = a.handle(bearer("GET", "/notes", &m)).await.unwrap();
+    assert!(!allows(&r, "GET", "/notes"), "{r}");
+    assert_eq!(r["context"]["principalType"], "machine");
+    assert_eq!(r["context"]["sub"], CLIENT);
+    assert_eq!(r["context"]["username"], "");
+    // The machine rule of the same route admits it; the user rule's group
+    // requirement does not apply to it.
+    assert!(allows(&r, "GET", "/admin/users/u1/notes"));
+    assert!(allows(&r, "GET", "/status"));
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &m))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/admin/users/u1/notes"));
+    assert!(!allows(&r, "GET", "/notes"));
+    // Without the scope: the machine rule decides and refuses.
+    let weak = machine("notes/read");
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &weak))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/admin/users/u1/notes"));
+    // Users: `principalType` user, the user rule decides.
+    let admin = access("", &["admin"]);
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &admin))
+        .await
+        .unwrap();
+    assert_eq!(r["context"]["principalType"], "user");
+    assert!(allows(&r, "GET", "/admin/users/u1/notes"));
+    assert!(allows(&r, "GET", "/notes"));
+    let user = access("", &[]);
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &user))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/admin/users/u1/notes"));
+}
+
+#[tokio::test]
+async fn machine_decisions_name_their_reason() {
+    use authorizer::claims::PrincipalType;
+    use authorizer::reason::Reason;
+    let a = authorizer(Some(MACHINE_RULES));
+    let v = authorizer::verifier::Verifier::new(
+        {
+            let env: HashMap<&str, String> = [
+                ("USER_POOL_ID", POOL.to_string()),
+                ("APP_CLIENT_IDS", CLIENT.to_string()),
+                ("JWKS_JSON", testing::jwks(&[key()]).to_string()),
+            ]
+            .into_iter()
+            .collect();
+            authorizer::config::VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()
+        },
+        Arc::new(ManualClock::new(NOW)),
+    );
+    let claims = v
+        .verify(
+            &machine("notes/admin.read"),
+            authorizer::claims::TokenUse::Access,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claims.principal_type(), PrincipalType::Machine);
+    let m = authorizer::rules::Method::Get;
+    let cases: &[(&str, Result<(), Reason>)] = &[
+        ("/notes", Err(Reason::PrincipalNotAllowed)),
+        ("/admin/users/u1/notes", Ok(())),
+        ("/status", Ok(())),
+        ("/elsewhere", Err(Reason::NoMatchingRule)),
+    ];
+    for (path, want) in cases {
+        let segs: Vec<&str> = authorizer::rules::split_path(path).unwrap().collect();
+        assert_eq!(a.decide(&claims, m, &segs, None).verdict, *want, "{path}");
+    }
+    // A user token whose `sub` is not its client id, or with a username,
+    // is a user even without groups.
+    let user = v
+        .verify(&access("", &[]), authorizer::claims::TokenUse::Access)
+        .await
+        .unwrap();
+    assert_eq!(user.principal_type(), PrincipalType::User);
+    let mut odd = testing::machine_claims(POOL, CLIENT, "x", NOW);
+    odd["username"] = json!("someone");
+    let odd = v
+        .verify(&key().token(&odd), authorizer::claims::TokenUse::Access)
+        .await
+        .unwrap();
+    assert_eq!(odd.principal_type(), PrincipalType::User);
+    // No AUTH_RULES: every valid user token, no machine token.
+    let open = authorizer(None);
+    assert_eq!(
+        open.decide(&claims, m, &["notes"], None).verdict,
+        Err(Reason::PrincipalNotAllowed)
+    );
+    let r = open
+        .handle(bearer("GET", "/notes", &machine("x")))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/notes"));
+    assert!(!allows(&r, "POST", "/anything/else"));
+}
+
+#[test]
+fn principal_refusals_name_the_rule_and_field() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"[{"route":"GET /a","principal":"robot"}]"#,
+            "AUTH_RULES[0]: unknown variant `robot`",
+        ),
+        (
+            r#"[{"route":"GET /a","principal":"machine","token_use":"id"}]"#,
+            "AUTH_RULES[0].token_use: `id` with `principal` machine or any",
+        ),
+        (
+            r#"[{"route":"GET /a","token_use":"id"},{"route":"ANY /{x}","principal":"any"}]"#,
+            "AUTH_RULES[1].principal: shares requests with AUTH_RULES[0] (`GET /a`)",
+        ),
+        (
+            r#"[{"route":"GET /a","principal":"any"},{"route":"GET /a","principal":"machine"}]"#,
+            "AUTH_RULES[1] (`GET /a`) matches exactly the same requests as AUTH_RULES[0]",
+        ),
+    ];
+    for (json, want) in cases {
+        let e = authorizer::rules::RuleSet::parse(json)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(want), "{json}: {e}");
+    }
+    // Same route for users and for machines is two rules, not a duplicate.
+    authorizer::rules::RuleSet::parse(
+        r#"[{"route":"GET /a","principal":"user"},{"route":"GET /a","principal":"machine"}]"#,
+    )
+    .unwrap();
+}

@@ -14,8 +14,15 @@
 //!   on a tie a named method beats ANY";
 //! - "Two rules matching exactly the same requests are refused at start-up";
 //! - "a route that no rule matches is denied (`no_matching_rule`)";
+//! - `principal` (`user` by default, `machine`, `any`): "a request is
+//!   decided among the rules admitting the caller's kind only; if rules
+//!   match the route but none admits it, `principal_not_allowed`"; a
+//!   machine rule wanting ID tokens, or sharing requests with a user rule
+//!   that wants them, is refused at start-up;
+//! - the verifier is told the `token_use` of the users' deciding rule
+//!   (`access` when none): a token of the other kind is `wrong_token_use`;
 //! - the deciding rule's requirements all hold, or the first failing one
-//!   names the reason: `token_use`, then `principal`, then scopes, then groups.
+//!   names the reason: `token_use`, then scopes, then groups.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,9 +61,52 @@ struct ModelRule {
     groups_any: Option<Vec<&'static str>>,
     groups_all: Option<Vec<&'static str>>,
     token_use: Option<TokenUse>,
+    /// `None` (default, users), `user`, `machine` or `any`.
+    principal: Option<&'static str>,
 }
 
 impl ModelRule {
+    fn admits(&self, machine: bool) -> bool {
+        match self.principal.unwrap_or("user") {
+            "any" => true,
+            "machine" => machine,
+            _ => !machine,
+        }
+    }
+
+    /// Some request matches both.
+    fn overlaps(&self, other: &ModelRule) -> bool {
+        (self.method.is_none() || other.method.is_none() || self.method == other.method)
+            && self.segs.len() == other.segs.len()
+            && self
+                .segs
+                .iter()
+                .zip(&other.segs)
+                .all(|(a, b)| match (a, b) {
+                    (Seg::Lit(x), Seg::Lit(y)) => x == y,
+                    _ => true,
+                })
+    }
+
+    fn wants_id(&self) -> bool {
+        self.token_use == Some(TokenUse::Id)
+    }
+
+    /// Why this rule and an earlier one cannot stand together, if so.
+    fn conflicts(&self, earlier: &ModelRule) -> bool {
+        let shared_kind = [false, true]
+            .iter()
+            .any(|&m| self.admits(m) && earlier.admits(m));
+        (self.same_requests(earlier) && shared_kind)
+            || (self.overlaps(earlier)
+                && ((self.admits(true) && earlier.admits(false) && earlier.wants_id())
+                    || (earlier.admits(true) && self.admits(false) && self.wants_id())))
+    }
+
+    /// Refused on its own.
+    fn invalid(&self) -> bool {
+        self.admits(true) && self.wants_id()
+    }
     fn route(&self) -> String {
         let m = self.method.map_or("ANY", Method::as_str);
         let path: String = if self.segs == [Seg::Lit("")] {
@@ -85,6 +135,9 @@ impl ModelRule {
         put("groups_all", &self.groups_all);
         if let Some(t) = self.token_use {
             o["token_use"] = json!(t.as_str());
+        }
+        if let Some(p) = self.principal {
+            o["principal"] = json!(p);
         }
         o
     }
@@ -130,6 +183,8 @@ impl ModelRule {
 
 #[derive(Debug, Clone)]
 struct Principal {
+    /// A client-credentials token: access, no `username`, `sub` = client id.
+    machine: bool,
     token_use: TokenUse,
     scopes: Vec<&'static str>,
     groups: Vec<&'static str>,
@@ -137,6 +192,21 @@ struct Principal {
 
 impl Principal {
     fn claims(&self) -> VerifiedClaims {
+        if self.machine {
+            return VerifiedClaims {
+                sub: "C1".into(),
+                username: String::new(),
+                client_id: "C1".into(),
+                issuer: format!("https://cognito-idp.us-east-1.amazonaws.com/{POOL}"),
+                token_use: TokenUse::Access,
+                scopes: self.scopes.iter().map(|s| s.to_string()).collect(),
+                groups: Vec::new(),
+                auth_time: 0,
+                origin_jti: None,
+                exp: 0,
+                iat: 0,
+            };
+        }
         VerifiedClaims {
             sub: "sub-1".into(),
             username: "user-1".into(),
@@ -153,15 +223,15 @@ impl Principal {
     }
 }
 
-/// The reference decision: the index of the deciding rule and the verdict.
-fn reference(
+/// The most specific of the rules matching the request that `keep` keeps.
+fn most_specific(
     rules: &[ModelRule],
-    p: &Principal,
     method: Method,
     path: &[&str],
-) -> (Option<usize>, Result<(), Reason>) {
+    keep: impl Fn(&ModelRule) -> bool,
+) -> Option<usize> {
     let matching: Vec<usize> = (0..rules.len())
-        .filter(|&i| rules[i].matches(method, path))
+        .filter(|&i| keep(&rules[i]) && rules[i].matches(method, path))
         .collect();
     let winners: Vec<usize> = matching
         .iter()
@@ -180,12 +250,44 @@ fn reference(
         matching.is_empty() || winners.len() == 1,
         "reference: no most specific rule among {matching:?}"
     );
-    let Some(&w) = winners.first() else {
-        return (None, Err(Reason::NoMatchingRule));
+    winners.first().copied()
+}
+
+/// The `token_use` the verifier is told: the users' deciding rule's.
+fn expected_token_use(rules: &[ModelRule], method: Method, path: &[&str]) -> TokenUse {
+    most_specific(rules, method, path, |r| r.admits(false))
+        .map_or(TokenUse::Access, |i| rules[i].token_use.unwrap_or_default())
+}
+
+/// The reference decision: the index of the deciding rule and the verdict.
+fn reference(
+    rules: &[ModelRule],
+    p: &Principal,
+    method: Method,
+    path: &[&str],
+) -> (Option<usize>, Result<(), Reason>) {
+    let token_use = if p.machine {
+        TokenUse::Access
+    } else {
+        p.token_use
+    };
+    if expected_token_use(rules, method, path) != token_use {
+        return (None, Err(Reason::WrongTokenUse));
+    }
+    let Some(w) = most_specific(rules, method, path, |r| r.admits(p.machine)) else {
+        let any = rules.iter().any(|r| r.matches(method, path));
+        return (
+            None,
+            Err(if any {
+                Reason::PrincipalNotAllowed
+            } else {
+                Reason::NoMatchingRule
+            }),
+        );
     };
     let r = &rules[w];
     let has = |list: &[&str], x: &str| list.contains(&x);
-    let verdict = if r.token_use.unwrap_or_default() != p.token_use {
+    let verdict = if r.token_use.unwrap_or_default() != token_use {
         Err(Reason::WrongTokenUse)
     } else if r
         .scopes_any
@@ -256,9 +358,15 @@ fn rule() -> impl Strategy<Value = ModelRule> {
             1 => Just(Some(TokenUse::Access)),
             1 => Just(Some(TokenUse::Id)),
         ],
+        prop_oneof![
+            4 => Just(None),
+            1 => Just(Some("user")),
+            2 => Just(Some("machine")),
+            2 => Just(Some("any")),
+        ],
     )
         .prop_map(
-            |(method, segs, scopes_any, scopes_all, groups_any, groups_all, token_use)| ModelRule {
+            |(
                 method,
                 segs,
                 scopes_any,
@@ -266,22 +374,36 @@ fn rule() -> impl Strategy<Value = ModelRule> {
                 groups_any,
                 groups_all,
                 token_use,
+                principal,
+            )| ModelRule {
+                method,
+                segs,
+                scopes_any,
+                scopes_all,
+                groups_any,
+                groups_all,
+                token_use,
+                principal,
             },
         )
 }
 
-/// Up to 40 rules; duplicates are mostly removed (a set with one is only a
-/// start-up refusal), and kept in about one set in ten.
+/// Up to 40 rules; duplicates and other conflicts are mostly removed (a set
+/// with one is only a start-up refusal), and kept in about one set in ten.
 fn rule_set() -> impl Strategy<Value = Vec<ModelRule>> {
     (proptest::collection::vec(rule(), 1..=40), 0u8..10).prop_map(|(rules, keep)| {
         if keep == 0 {
             return rules;
         }
+        let rules_all = rules.clone();
         let mut out: Vec<ModelRule> = Vec::new();
         for r in rules {
-            if !out.iter().any(|o| o.same_requests(&r)) {
+            if !r.invalid() && !out.iter().any(|o| r.conflicts(o)) {
                 out.push(r);
             }
+        }
+        if out.is_empty() {
+            return rules_all;
         }
         out
     })
@@ -289,14 +411,17 @@ fn rule_set() -> impl Strategy<Value = Vec<ModelRule>> {
 
 fn principal() -> impl Strategy<Value = Principal> {
     (
+        prop_oneof![3 => Just(false), 1 => Just(true)],
         prop_oneof![4 => Just(TokenUse::Access), 1 => Just(TokenUse::Id)],
         proptest::sample::subsequence(SCOPES, 0..=SCOPES.len()),
         proptest::sample::subsequence(GROUPS, 0..=GROUPS.len()),
     )
-        .prop_map(|(token_use, scopes, groups)| Principal {
-            token_use,
+        .prop_map(|(machine, token_use, scopes, groups)| Principal {
+            machine,
+            // Client-credentials tokens are access tokens without groups.
+            token_use: if machine { TokenUse::Access } else { token_use },
             scopes,
-            groups,
+            groups: if machine { Vec::new() } else { groups },
         })
 }
 
@@ -344,11 +469,7 @@ fn requests(rules: &[ModelRule]) -> impl Strategy<Value = Vec<Req>> + use<> {
 fn case() -> impl Strategy<Value = (Vec<ModelRule>, Vec<Principal>, Vec<Req>)> {
     rule_set().prop_flat_map(|rules| {
         let reqs = requests(&rules);
-        (
-            Just(rules),
-            proptest::collection::vec(principal(), 1..=2),
-            reqs,
-        )
+        (Just(rules), proptest::collection::vec(principal(), 1), reqs)
     })
 }
 
@@ -379,15 +500,13 @@ fn check_case(
     reqs: &[Req],
 ) -> Result<(), TestCaseError> {
     let json = Value::Array(rules.iter().map(ModelRule::json).collect()).to_string();
-    let duplicate = (0..rules.len()).any(|i| (0..i).any(|j| rules[i].same_requests(&rules[j])));
+    let duplicate = (0..rules.len())
+        .any(|i| rules[i].invalid() || (0..i).any(|j| rules[i].conflicts(&rules[j])));
     let parsed = RuleSet::parse(&json);
     let set = match (parsed, duplicate) {
         (Err(e), true) => {
             let msg = e.to_string();
-            prop_assert!(
-                msg.starts_with("AUTH_RULES[") && msg.contains("matches exactly the same requests"),
-                "{msg}"
-            );
+            prop_assert!(msg.starts_with("AUTH_RULES["), "{msg}");
             return Ok(());
         }
         (Err(e), false) => return Err(TestCaseError::fail(format!("refused {json}: {e}"))),
@@ -404,14 +523,37 @@ fn check_case(
         let mut checked: Vec<String> = Vec::new();
         for req in reqs {
             let (want_rule, want) = reference(rules, p, req.method, &req.segs);
-            let winner = set.route_for(req.method, &req.segs);
-            prop_assert_eq!(winner, want_rule, "deciding rule for {:?} in {}", req, json);
             let arn_text = arn_of(req);
             let arn = MethodArn::parse(&arn_text).expect("test ARN");
             let path = path_of(&req.segs);
             let segs: Vec<&str> = split_path(&path).expect("path").collect();
             prop_assert_eq!(&segs, &req.segs);
-            let out = auth.decide(&claims, req.method, &segs, winner, Some(arn));
+            // The verifier's step, as the handler runs it: the users'
+            // deciding rule names the `token_use` (the verifier's own tests
+            // cover that it refuses the other kind).
+            let expected = set
+                .route_for(req.method, &segs)
+                .map_or(TokenUse::Access, |i| set.rules()[i].token_use);
+            if claims.token_use != expected {
+                prop_assert_eq!(
+                    Err(Reason::WrongTokenUse),
+                    want,
+                    "{:?} by {:?} in {}",
+                    req,
+                    p,
+                    json
+                );
+                continue;
+            }
+            let out = auth.decide(&claims, req.method, &segs, Some(arn));
+            prop_assert_eq!(
+                out.rule,
+                want_rule,
+                "deciding rule for {:?} by {:?} in {}",
+                req,
+                p,
+                json
+            );
             prop_assert_eq!(
                 out.verdict,
                 want,
@@ -431,6 +573,8 @@ fn check_case(
             for other in reqs {
                 if policy::evaluate(&doc, &arn_of(other)) {
                     let (_, v) = reference(rules, p, other.method, &other.segs);
+                    // (a cached policy is served to the same token, so the
+                    // same principal, whatever the route)
                     prop_assert!(
                         v.is_ok(),
                         "policy returned for {:?} allows {:?} ({:?}) for {:?} in {}",
