@@ -47,6 +47,8 @@ fn reject<T>(reason: Reason, detail: &'static str) -> Result<T, Rejection> {
 
 struct Issuer {
     issuer: String,
+    /// Every accepted `iss` of this pool (`ISSUER_FORMAT=both`: two).
+    names: Vec<String>,
     keys: IssuerKeys,
 }
 
@@ -94,6 +96,7 @@ impl Verifier {
                 Issuer {
                     keys: IssuerKeys::new(p.jwks_url, embedded, now),
                     issuer: p.issuer,
+                    names: p.issuers,
                 }
             })
             .collect();
@@ -109,7 +112,9 @@ impl Verifier {
 
     /// The configured issuers, in `USER_POOL_ID` order.
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.issuers.iter().map(|i| i.issuer.as_str())
+        self.issuers
+            .iter()
+            .flat_map(|i| i.names.iter().map(String::as_str))
     }
 
     /// Full verification; `expected` is the `token_use` the route wants.
@@ -128,7 +133,11 @@ impl Verifier {
             Some(Lite::Str(s)) => s.as_ref(),
             _ => return reject(Reason::InvalidClaims, "iss missing or not a string"),
         };
-        let Some(issuer) = self.issuers.iter().find(|i| i.issuer == iss) else {
+        let Some(issuer) = self
+            .issuers
+            .iter()
+            .find(|i| i.names.iter().any(|n| n == iss))
+        else {
             return reject(Reason::WrongIssuer, "iss is not a configured user pool");
         };
 
@@ -157,7 +166,7 @@ impl Verifier {
         }
 
         // From here on the claims are authentic and from `issuer`.
-        self.check_claims(claims, &issuer.issuer, expected)
+        self.check_claims(claims, iss, expected)
     }
 
     fn check_claims(

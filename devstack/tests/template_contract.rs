@@ -39,8 +39,12 @@ const HANDLER_ROUTES: [(&str, &str); 8] = [
 const PUBLIC_ROUTE: (&str, &str) = ("GET", "/health");
 
 /// Variables the code reads that the template deliberately does not set.
-const AUTHORIZER_DEFAULTED: [(&str, &str); 10] = [
+const AUTHORIZER_DEFAULTED: [(&str, &str); 11] = [
     ("RUST_LOG", LOG_FILTER),
+    (
+        "ISSUER_FORMAT",
+        "defaults to original; to be wired from the pool's IssuerConfiguration parameter",
+    ),
     (
         "JWKS_URL",
         "local stand-ins only; in AWS the pool's own JWKS URL is derived",
