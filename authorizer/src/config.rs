@@ -19,6 +19,7 @@
 //! | `JWKS_MAX_AGE_SECONDS` | 3600 | a fetched key set is refreshed after this |
 //! | `JWKS_FETCH_TIMEOUT_MS` | 1500 | whole fetch (connect + body), 1..=10000 |
 //! | `JWKS_MAX_BYTES` | 65536 | response body cap, 1024..=1048576 |
+//! | `JWKS_STALE_MAX_SECONDS` | 86400 | keys served past the max age while refreshes fail, 0..=2592000 |
 //! | `ISSUER_FORMAT` | `original` | `original`, `updated` or `both`: the pool's issuer configuration |
 //!
 //! Empty values count as unset (templates often pass `""` for "not set").
@@ -45,6 +46,7 @@ pub mod vars {
     pub const JWKS_FETCH_TIMEOUT_MS: &str = "JWKS_FETCH_TIMEOUT_MS";
     pub const JWKS_MAX_BYTES: &str = "JWKS_MAX_BYTES";
     pub const ISSUER_FORMAT: &str = "ISSUER_FORMAT";
+    pub const JWKS_STALE_MAX_SECONDS: &str = "JWKS_STALE_MAX_SECONDS";
 }
 
 /// The pool's issuer configuration (`IssuerConfiguration.Type`), which sets
@@ -119,8 +121,12 @@ pub struct JwksSettings {
     /// Wait after the first failed fetch; doubles per consecutive failure.
     pub failure_backoff_seconds: i64,
     pub failure_backoff_max_seconds: i64,
-    /// Seconds after which a fetched set must be refreshed before use.
+    /// Seconds after which a set is refreshed (in the background while its
+    /// keys are still served).
     pub max_age_seconds: i64,
+    /// How long past the max age a set's keys are still served while every
+    /// refresh fails; after that the issuer fails closed.
+    pub stale_max_seconds: i64,
     /// Whole-fetch deadline (connect, headers and body).
     pub fetch_timeout: Duration,
     pub max_body_bytes: usize,
@@ -133,6 +139,7 @@ impl Default for JwksSettings {
             failure_backoff_seconds: 5,
             failure_backoff_max_seconds: 60,
             max_age_seconds: 3600,
+            stale_max_seconds: 86_400,
             fetch_timeout: Duration::from_millis(1500),
             max_body_bytes: 64 * 1024,
         }
@@ -336,6 +343,12 @@ impl VerifierConfig {
                 vars::JWKS_MAX_AGE_SECONDS,
                 d.max_age_seconds,
                 60..=86_400,
+            )?,
+            stale_max_seconds: int(
+                &get,
+                vars::JWKS_STALE_MAX_SECONDS,
+                d.stale_max_seconds,
+                0..=30 * 86_400,
             )?,
             fetch_timeout: Duration::from_millis(int(
                 &get,

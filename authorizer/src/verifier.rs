@@ -49,7 +49,7 @@ struct Issuer {
     issuer: String,
     /// Every accepted `iss` of this pool (`ISSUER_FORMAT=both`: two).
     names: Vec<String>,
-    keys: IssuerKeys,
+    keys: Arc<IssuerKeys>,
 }
 
 /// The verifier: configuration plus the per-issuer key caches. Build it once
@@ -61,7 +61,7 @@ pub struct Verifier {
     leeway: i64,
     jwks: JwksSettings,
     clock: Arc<dyn Clock>,
-    http: Fetcher,
+    http: Arc<Fetcher>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -94,7 +94,7 @@ impl Verifier {
             .map(|p| {
                 let embedded = embedded_jwks.remove(&p.pool_id);
                 Issuer {
-                    keys: IssuerKeys::new(p.jwks_url, embedded, now),
+                    keys: Arc::new(IssuerKeys::new(p.jwks_url, embedded, now)),
                     issuer: p.issuer,
                     names: p.issuers,
                 }
@@ -106,7 +106,7 @@ impl Verifier {
             leeway: leeway_seconds,
             jwks,
             clock,
-            http: Fetcher::default(),
+            http: Arc::new(Fetcher::default()),
         }
     }
 
@@ -143,7 +143,7 @@ impl Verifier {
 
         let key = match issuer
             .keys
-            .lookup(&framed.header.kid, &*self.clock, &self.jwks, &self.http)
+            .lookup(&framed.header.kid, &self.clock, &self.jwks, &self.http)
             .await
         {
             Lookup::Found(k) => k,

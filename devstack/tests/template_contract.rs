@@ -39,8 +39,9 @@ const HANDLER_ROUTES: [(&str, &str); 8] = [
 const PUBLIC_ROUTE: (&str, &str) = ("GET", "/health");
 
 /// Variables the code reads that the template deliberately does not set.
-const AUTHORIZER_DEFAULTED: [(&str, &str); 11] = [
+const AUTHORIZER_DEFAULTED: [(&str, &str); 12] = [
     ("RUST_LOG", LOG_FILTER),
+    ("JWKS_STALE_MAX_SECONDS", "safe default (one day)"),
     (
         "ISSUER_FORMAT",
         "defaults to original; to be wired from the pool's IssuerConfiguration parameter",
