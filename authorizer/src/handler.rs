@@ -176,8 +176,22 @@ impl Authorizer {
         let Some(segments) = rules::split_path(path) else {
             return Err(log.error("bad_path", "request path does not start with `/`".into()));
         };
+        // REST's methodArn path is already decoded; HTTP API's rawPath is
+        // not: decode per segment so both match rules alike.
+        let decoded: Vec<std::borrow::Cow<'_, str>> = if arn.is_none() {
+            match segments.map(crate::event::decode_segment).collect() {
+                Some(d) => d,
+                None => {
+                    return Err(
+                        log.error("bad_path", "malformed percent-encoding in rawPath".into())
+                    );
+                }
+            }
+        } else {
+            segments.map(std::borrow::Cow::Borrowed).collect()
+        };
         log.path = path;
-        let segments: Vec<&str> = segments.collect();
+        let segments: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
 
         let winner = self
             .rules

@@ -855,3 +855,97 @@ fn principal_refusals_name_the_rule_and_field() {
     )
     .unwrap();
 }
+
+// ---- issue 9: HTTP API v2 paths, and headers that disagree
+
+fn v2_staged(method: &str, stage: &str, raw_path: &str, token: &str) -> Value {
+    let mut e = v2(method, raw_path, Some(&format!("Bearer {token}")));
+    e["requestContext"]["stage"] = json!(stage);
+    e["rawPath"] = json!(raw_path);
+    e
+}
+
+#[tokio::test]
+async fn v2_matches_the_stage_less_percent_decoded_path() {
+    let a = authorizer(Some(RULES));
+    let t = access("notes/read", &[]);
+    let admin = access("", &["admin"]);
+    let cases: &[(&str, &str, &str, &String, bool)] = &[
+        ("GET", "prod", "/prod/notes", &t, true),
+        ("GET", "prod", "/prod/notes/n%201", &t, true),
+        // a literal spelled with escapes is the same literal
+        ("GET", "prod", "/prod/n%6Ftes", &t, true),
+        ("GET", "prod", "/prod/%6E%6F%74%65%73/1", &t, true),
+        // `%2F` stays inside its segment: one `{id}`, not two segments
+        ("GET", "prod", "/prod/notes/a%2Fb", &t, true),
+        ("DELETE", "prod", "/prod/notes/1", &t, false),
+        ("DELETE", "prod", "/prod/notes/1", &admin, true),
+        // the stage name is not a path segment of the route
+        ("GET", "prod", "/prod/prod/notes", &t, false),
+        ("GET", "$default", "/notes", &t, true),
+        ("GET", "$default", "/prod/notes", &t, false),
+        // the stage only as a whole leading segment
+        ("GET", "pro", "/prod/notes", &t, false),
+        ("ANY", "prod", "/prod/notes", &t, false),
+    ];
+    for (method, stage, path, token, want) in cases {
+        let event = v2_staged(method, stage, path, token);
+        let r = a.handle(event).await;
+        match r {
+            Ok(r) => assert_eq!(r["isAuthorized"], *want, "{method} {stage} {path}: {r}"),
+            Err(e) => assert!(!want, "{method} {stage} {path}: {e}"),
+        }
+    }
+    for bad in ["/prod/notes/%zz", "/prod/notes/%4", "/prod/notes/%ff"] {
+        let err = a
+            .handle(v2_staged("GET", "prod", bad, &t))
+            .await
+            .unwrap_err();
+        assert_eq!(err, AuthorizerError::Internal("bad_path".into()), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn headers_and_multi_value_headers_must_agree() {
+    let a = authorizer(Some(RULES));
+    let t = access("notes/read", &[]);
+    let other = access("notes/read notes/write", &[]);
+    let b = |x: &str| format!("Bearer {x}");
+    let rest = |single: Option<&str>, multi: Value| {
+        let mut e = bearer("GET", "/notes", "unused");
+        match single {
+            Some(s) => e["headers"] = json!({"Authorization": s}),
+            None => e["headers"] = json!({}),
+        }
+        e["multiValueHeaders"] = multi;
+        e
+    };
+    // agreeing: allowed
+    let r = a
+        .handle(rest(Some(&b(&t)), json!({"Authorization": [b(&t)]})))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/notes"));
+    let r = a
+        .handle(rest(Some(&b(&t)), json!({"accept": ["*/*"]})))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/notes"));
+    // disagreeing, repeated, or only in one of them: 401
+    for (single, multi) in [
+        (Some(b(&t)), json!({"Authorization": [b(&other)]})),
+        (Some(b(&t)), json!({"authorization": [b(&other)]})),
+        (Some(b(&t)), json!({"Authorization": [b(&t), b(&t)]})),
+        (Some(b(&t)), json!({"Authorization": [b(&other), b(&t)]})),
+        (None, json!({"Authorization": [b(&t)]})),
+    ] {
+        unauthorized(&a, rest(single.as_deref(), multi)).await;
+    }
+    // HTTP API v2 too
+    let mut e = v2("GET", "/notes", Some(&b(&t)));
+    e["multiValueHeaders"] = json!({"authorization": [b(&other)]});
+    unauthorized(&a, e).await;
+    let mut e = v2("GET", "/notes", Some(&b(&t)));
+    e["multiValueHeaders"] = json!({"authorization": [b(&t)]});
+    assert_eq!(a.handle(e).await.unwrap()["isAuthorized"], true);
+}
