@@ -71,13 +71,19 @@ pub struct Authorizer {
     verifier: Verifier,
     rules: Option<RuleSet>,
     policies: PolicyCache,
+    /// Where one EMF metrics line per invocation goes (stdout on Lambda).
+    emf: Option<MetricsSink>,
 }
+
+/// Receives each invocation's EMF line.
+pub type MetricsSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authorizer")
             .field("verifier", &self.verifier)
             .field("rules", &self.rules.as_ref().map(|r| r.rules().len()))
+            .field("emf", &self.emf.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +94,7 @@ impl Authorizer {
             verifier,
             rules,
             policies: PolicyCache::default(),
+            emf: None,
         }
     }
 
@@ -104,6 +111,18 @@ impl Authorizer {
     /// From the process environment, with the system clock.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok(), Arc::new(SystemClock))
+    }
+
+    /// Emit CloudWatch EMF metrics (see [`crate::metrics`]) per invocation.
+    pub fn with_metrics(mut self, on: bool) -> Self {
+        self.emf = on.then(|| -> MetricsSink { Arc::new(crate::metrics::write_stdout) });
+        self
+    }
+
+    /// Metrics lines to `sink` instead (tests).
+    pub fn with_metrics_sink(mut self, sink: MetricsSink) -> Self {
+        self.emf = Some(sink);
+        self
     }
 
     pub fn rules(&self) -> Option<&RuleSet> {
@@ -138,6 +157,23 @@ impl Authorizer {
         event: &[u8],
         lambda_request_id: Option<&str>,
     ) -> Result<Box<RawValue>, AuthorizerError> {
+        let reason = std::cell::Cell::new("internal");
+        let out = self.handle_inner(event, lambda_request_id, &reason).await;
+        if let Some(sink) = &self.emf {
+            let ts = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            sink(&crate::metrics::emf_line(reason.get(), ts));
+        }
+        out
+    }
+
+    async fn handle_inner(
+        &self,
+        event: &[u8],
+        lambda_request_id: Option<&str>,
+        reason_out: &std::cell::Cell<&'static str>,
+    ) -> Result<Box<RawValue>, AuthorizerError> {
         let event = match AuthorizerEvent::parse(event) {
             Ok(e) => e,
             Err(e) => {
@@ -150,6 +186,7 @@ impl Authorizer {
                     detail = %e,
                     "authorizer decision"
                 );
+                reason_out.set("bad_event");
                 return Err(AuthorizerError::Internal(format!("bad_event: {e}")));
             }
         };
@@ -160,6 +197,7 @@ impl Authorizer {
             path: "",
             rule: "",
             sub: "",
+            reason: reason_out,
         };
 
         let (method, path, arn) = match &event {
@@ -441,10 +479,13 @@ struct Decision<'a> {
     path: &'a str,
     rule: &'a str,
     sub: &'a str,
+    /// The reason code for the metrics line.
+    reason: &'a std::cell::Cell<&'static str>,
 }
 
 impl Decision<'_> {
     fn unauthorized(&self, reason: Reason, detail: &str) -> AuthorizerError {
+        self.reason.set(reason.as_str());
         tracing::info!(
             request_id = self.request_id,
             event = self.kind,
@@ -459,7 +500,8 @@ impl Decision<'_> {
         AuthorizerError::Unauthorized
     }
 
-    fn error(&self, reason: &str, detail: String) -> AuthorizerError {
+    fn error(&self, reason: &'static str, detail: String) -> AuthorizerError {
+        self.reason.set(reason);
         tracing::error!(
             request_id = self.request_id,
             event = self.kind,
@@ -479,6 +521,8 @@ impl Decision<'_> {
             Ok(()) => ("allow", ""),
             Err(r) => ("deny", r.as_str()),
         };
+        self.reason
+            .set(if reason.is_empty() { "allowed" } else { reason });
         tracing::info!(
             request_id = self.request_id,
             event = self.kind,

@@ -311,6 +311,7 @@ impl IssuerKeys {
                 return entry_lookup(entry);
             }
             if set.usable(now, settings) {
+                crate::metrics::STALE_KEYS_SERVED.fetch_add(1, Ordering::Relaxed);
                 self.refresh_behind(now, clock, settings, http);
                 self.warn_stale(now, set, settings);
                 return entry_lookup(entry);
@@ -366,6 +367,7 @@ impl IssuerKeys {
         http: &Fetcher,
     ) -> Option<Arc<CachedSet>> {
         st.last_attempt = Some(now);
+        crate::metrics::JWKS_FETCHES.fetch_add(1, Ordering::Relaxed);
         match http.fetch(&self.url, settings).await {
             Ok(keys) => {
                 st.consecutive_failures = 0;
@@ -383,6 +385,7 @@ impl IssuerKeys {
             Err(e) => {
                 // The URL is configuration; the error names no token data.
                 tracing::warn!(jwks_url = %self.url, error = %e, "JWKS fetch failed");
+                crate::metrics::JWKS_FETCH_FAILURES.fetch_add(1, Ordering::Relaxed);
                 st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 let doublings = st.consecutive_failures.saturating_sub(1).min(20);
                 let wait = settings
