@@ -18,6 +18,9 @@ use crate::store::{CreateOutcome, IdempotencyRecord, Note, NoteStore, StoreError
 
 /// The group allowed to list other users' notes.
 pub const ADMIN_GROUP: &str = "admin";
+/// The custom scope a machine (client-credentials) token needs for the
+/// admin listing: machines carry scopes, never groups.
+pub const ADMIN_READ_SCOPE: &str = "notes/admin.read";
 
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use http::header::{
 use lambda_runtime::LambdaEvent;
 use serde_json::{Map, Value};
 
-use crate::api::{ADMIN_GROUP, App, Reply, StoreOr, store_failure};
+use crate::api::{ADMIN_GROUP, ADMIN_READ_SCOPE, App, Reply, StoreOr, store_failure};
 use crate::error::ApiError;
 use crate::json::{BodyError, parse_unique};
 use crate::model::{
@@ -146,6 +146,16 @@ async fn dispatch<S: NoteStore>(
     let Some(caller) = caller else {
         return Ok(App::<S>::health()?);
     };
+    // Per-user routes serve people: a machine (client-credentials) token's
+    // `sub` is its app client, not a user whose notes these are.
+    if !caller.is_user() && !matches!(r, Route::Health | Route::AdminListNotes(_)) {
+        return Err(ApiError::new(
+            403,
+            "machine_principal_not_allowed",
+            "this route serves signed-in users; a machine token may not call it",
+        )
+        .into());
+    }
     // The partition comes from the authorizer's `sub` and nothing else.
     let owner = Owner::parse(&caller.sub)
         .map_err(|_| ApiError::new(401, "unauthorized", "the caller's sub is not usable"))?;
@@ -197,8 +207,13 @@ async fn dispatch<S: NoteStore>(
         }
         Route::AdminListNotes(sub) => {
             // The authorizer already enforces this; check again (defence in depth).
-            if !caller.in_group(ADMIN_GROUP) {
-                return Err(ApiError::new(403, "forbidden", "requires the admin group").into());
+            let admin = if caller.is_user() {
+                caller.in_group(ADMIN_GROUP)
+            } else {
+                caller.scopes().any(|s| s == ADMIN_READ_SCOPE)
+            };
+            if !admin {
+                return Err(ApiError::new(403, "forbidden", "requires the admin group (or, for a machine token, the notes/admin.read scope)").into());
             }
             let target = Owner::parse(sub).map_err(ApiError::invalid_parameter)?;
             let (limit, cursor) = page_params(req)?;

@@ -379,10 +379,6 @@ fn pool_mail_goes_through_ses_when_a_sender_is_given() {
 fn issuer_format_for(t: &Value, issuer_configuration: &str) -> String {
     let env = &resource(t, "AuthorizerFunction")["Properties"]["Environment"]["Variables"];
     let v = &env["ISSUER_FORMAT"];
-    if v.is_null() {
-        // Not wired (yet): the authorizer's documented default.
-        return "original".to_owned();
-    }
     if let Some((cond, then, otherwise)) = if_parts(v) {
         let eq = tag(&t["Conditions"][cond], "Equals")
             .and_then(Value::as_sequence)
