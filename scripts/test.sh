@@ -10,8 +10,8 @@ export PATH="$PWD/.venv/bin:$PATH"   # cargo-lambda (and its zig) for the tests 
 step() { printf '\n==> %s\n' "$*" >&2; }
 start=$SECONDS
 
-step "Python tools (moto, cargo-lambda, cfn-lint, aws-sam-cli) in .venv / .venv-sam"
-scripts/venv.sh --sam
+step "Python tools (moto, cargo-lambda, cfn-lint, aws-sam-cli, pycognito) in .venv / .venv-sam / .venv-client"
+scripts/venv.sh --sam --client
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the project-local Python environments once (and again only when a
-# requirements file changes). Usage: scripts/venv.sh [--sam]
+# requirements file changes). Usage: scripts/venv.sh [--sam] [--client]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,11 @@ ensure() { # dir requirements-file
 }
 
 ensure .venv requirements-dev.txt
-if [[ ${1:-} == --sam ]]; then
-  ensure .venv-sam requirements-sam.txt
-fi
+for arg in "$@"; do
+  case $arg in
+    --sam) ensure .venv-sam requirements-sam.txt ;;
+    # pycognito for the client's SRP known-answer test.
+    --client) ensure .venv-client requirements-client.txt ;;
+    *) echo "venv.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
