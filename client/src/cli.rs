@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::api::Api;
 use crate::claims;
 use crate::cognito::Cognito;
 use crate::config::{self, Source, Target};
@@ -59,6 +60,12 @@ enum Command {
     Token,
     /// Show who is signed in: the access token's claims that matter.
     Whoami,
+    /// Your notes, through the API.
+    #[command(flatten)]
+    Notes(NotesCommand),
+    /// Temporary AWS credentials from the identity pool, as AWS CLI
+    /// `credential_process` JSON (`credential_process = notes credentials`).
+    Credentials,
     /// Second factor settings.
     Mfa {
         #[command(subcommand)]
@@ -71,6 +78,47 @@ enum Command {
         #[arg(long)]
         everywhere: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum NotesCommand {
+    /// List your notes (newest first).
+    List {
+        #[arg(long)]
+        limit: Option<u8>,
+        /// The `next` cursor a previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Add a note; prints its id.
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        body: String,
+        /// A tag (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// Show one note.
+    Get { id: String },
+    /// Change a note (ETag/If-Match: never overwrites someone else's change).
+    Edit {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        body: Option<String>,
+        /// Replace the tags (repeatable).
+        #[arg(long = "tag")]
+        tags: Option<Vec<String>>,
+        /// Only if the note is still at this version (as `notes get`
+        /// showed it); otherwise the API answers 412 and nothing changes.
+        #[arg(long, value_name = "N")]
+        expect_version: Option<u64>,
+    },
+    /// Delete a note.
+    Rm { id: String },
 }
 
 #[derive(Subcommand)]
@@ -209,8 +257,90 @@ pub async fn run(cli: Cli, prompt: &dyn Prompt) -> Result<()> {
             println!("authenticator app enrolled; sign-in will ask for its code");
             Ok(())
         }
+        Command::Notes(n) => {
+            let s = fresh_session(&cognito, &store).await?;
+            notes(&Api::new(&target.api_url, &s.access_token), n).await
+        }
+        Command::Credentials => {
+            let mut s = fresh_session(&cognito, &store).await?;
+            let creds = match s.aws_credentials.clone().filter(crate::identity::usable) {
+                Some(c) => c,
+                None => {
+                    let c = crate::identity::fetch(&sdk, &target, &s.id_token).await?;
+                    s.aws_credentials = Some(c.clone());
+                    store.save(&s)?;
+                    c
+                }
+            };
+            println!("{}", crate::identity::process_json(&creds));
+            Ok(())
+        }
         Command::Signout { everywhere } => signout(&target, &cognito, &store, everywhere).await,
     }
+}
+
+fn print_note(n: &crate::api::Note) {
+    println!("id:      {}", n.id);
+    println!("title:   {}", n.title);
+    println!("tags:    {}", n.tags.join(", "));
+    println!("version: {}  updated {}", n.version, n.updated_at);
+    if !n.body.is_empty() {
+        println!("\n{}", n.body);
+    }
+}
+
+async fn notes(api: &Api, cmd: NotesCommand) -> Result<()> {
+    match cmd {
+        NotesCommand::List { limit, cursor } => {
+            let page = api.list(limit, cursor.as_deref()).await?;
+            for n in &page.items {
+                let tags = if n.tags.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", n.tags.join(", "))
+                };
+                println!("{}  {}{tags}", n.id, n.title);
+            }
+            if let Some(c) = page.next_cursor {
+                eprintln!("more: notes list --cursor {c}");
+            }
+        }
+        NotesCommand::Add { title, body, tags } => {
+            let n = api.add(&title, &body, &tags).await?;
+            println!("{}", n.id);
+        }
+        NotesCommand::Get { id } => print_note(&api.get(&id).await?.0),
+        NotesCommand::Edit {
+            id,
+            title,
+            body,
+            tags,
+            expect_version,
+        } => {
+            // Read, change, write back with If-Match: a 412 means someone
+            // (another device) changed it in between, and nothing is lost.
+            let (mut n, etag) = api.get(&id).await?;
+            // The API's ETag is the quoted version number
+            // (api-handler `Version::etag`).
+            let etag = expect_version.map_or(etag, |v| format!("\"{v}\""));
+            if let Some(t) = title {
+                n.title = t;
+            }
+            if let Some(b) = body {
+                n.body = b;
+            }
+            if let Some(t) = tags {
+                n.tags = t;
+            }
+            let n = api.replace(&id, &etag, &n).await?;
+            println!("updated {} (version {})", n.id, n.version);
+        }
+        NotesCommand::Rm { id } => {
+            api.delete(&id).await?;
+            println!("deleted {id}");
+        }
+    }
+    Ok(())
 }
 
 async fn signout(
@@ -224,6 +354,18 @@ async fn signout(
         return Ok(());
     };
     let mut problems = Vec::new();
+    // First the API (while the access token is still accepted): it records
+    // the session's origin_jti so this access token, and any refreshed
+    // from the same session, are refused from now on.
+    match Api::new(&target.api_url, &s.access_token).signout().await {
+        Ok(()) => {}
+        // A stack deployed with TokenRevocation=false has no such route.
+        Err(Error::Api(line)) if line.starts_with("404") => eprintln!(
+            "note: this API does not record sign-outs (TokenRevocation off): \
+             the current access token stays valid until it expires"
+        ),
+        Err(e) => problems.push(format!("the API did not record the sign-out: {e}")),
+    }
     // moto implements GlobalSignOut but not RevokeToken.
     let offline = matches!(target.source, Source::Offline { .. });
     let r = if everywhere || offline {

@@ -9,8 +9,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use devstack::provision::{Provisioned, provision};
-use devstack::template::Template;
+use std::time::Duration;
+
+use devstack::provision::Provisioned;
+use devstack::stack::{StackInfo, StackOptions};
 use serde_json::Value;
 
 const PASSWORD: &str = "Correct-Horse-Battery-9";
@@ -37,31 +39,71 @@ struct Stack {
 
 static STACK: OnceLock<Stack> = OnceLock::new();
 
+/// One offline stack (moto provisioned from template.yaml, both functions
+/// under `cargo lambda watch`, the local gateway) for the whole test
+/// binary, on its own thread and runtime.
 fn stack() -> &'static Stack {
     STACK.get_or_init(|| {
         let endpoint = std::env::var("MOTO_ENDPOINT")
             .expect("MOTO_ENDPOINT is not set: run through scripts/with-moto.sh or `make test`");
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let provisioned = rt.block_on(async {
-            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let template =
-                Template::load(&repo_root().join("template.yaml")).expect("template.yaml");
-            provision(&sdk, &template, &format!("client-{}", unique()))
-                .await
-                .expect("provision moto")
+        let root = repo_root();
+        // Built first, exactly as `cargo lambda watch` builds them, so the
+        // first request does not wait for (or time out on) a build.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        for bin in ["authorizer", "api-handler"] {
+            let ok = Command::new(&cargo)
+                .args(["build", "--bin", bin])
+                .current_dir(&root)
+                .status()
+                .expect("cargo build")
+                .success();
+            assert!(ok, "cargo build --bin {bin} failed");
+        }
+        let log = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), PathBuf::from)
+            .join("client-tests")
+            .join(format!("functions-{}.log", std::process::id()));
+        let opts = StackOptions {
+            root: root.clone(),
+            prefix: format!("client-{}", unique()),
+            gateway_port: 0,
+            functions_port: 0,
+            functions_log: Some(log),
+            invoke_timeout: Duration::from_secs(300),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                match devstack::stack::Stack::start(&sdk, &opts).await {
+                    Ok(stack) => {
+                        let _ = tx.send(Ok(stack.info.clone()));
+                        std::future::pending::<()>().await;
+                        drop(stack);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
         });
-        let root = tempfile::tempdir().expect("tempdir");
-        let mut state = serde_json::to_value(&provisioned).expect("json");
-        state["apiUrl"] = Value::String("http://127.0.0.1:9/dev".into());
-        state["invokePort"] = Value::from(9);
-        state["awsEndpoint"] = Value::String(endpoint);
-        std::fs::create_dir_all(root.path().join(".devstack")).expect("mkdir");
+        let info = rx
+            .recv()
+            .expect("stack thread")
+            .unwrap_or_else(|e| panic!("the offline stack did not start: {e}"));
+        assert_eq!(info.aws_endpoint, endpoint);
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join(".devstack")).expect("mkdir");
         std::fs::write(
-            root.path().join(".devstack/stack.json"),
-            serde_json::to_string(&state).expect("json"),
+            StackInfo::default_path(dir.path()),
+            serde_json::to_string(&info).expect("json"),
         )
         .expect("write stack.json");
-        Stack { provisioned, root }
+        Stack {
+            provisioned: info.provisioned.clone(),
+            root: dir,
+        }
     })
 }
 
@@ -393,4 +435,141 @@ fn config_remembers_the_stack() {
         .expect("run");
     assert!(!out.status.success());
     assert!(text(&out).contains("--stack NAME"), "{}", text(&out));
+}
+
+/// The single stderr line of a failed command.
+fn failure_line(out: &Output) -> String {
+    assert!(!out.status.success(), "expected a failure: {}", text(out));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err.trim_end().to_owned()
+}
+
+#[test]
+fn notes_add_list_get_edit_rm_over_the_api() {
+    let home = Home::new();
+    home.signed_in("notes");
+    let id = home
+        .ok(
+            &["add", "--title", "first", "--body", "hello", "--tag", "a"],
+            "",
+        )
+        .trim()
+        .to_owned();
+    assert_eq!(id.len(), 26, "a ULID: {id}");
+    let list = home.ok(&["list"], "");
+    assert!(
+        list.contains(&id) && list.contains("first") && list.contains("[a]"),
+        "{list}"
+    );
+    let got = home.ok(&["get", &id], "");
+    assert!(got.contains("hello") && got.contains("version: 1"), "{got}");
+    let edited = home.ok(&["edit", &id, "--title", "renamed"], "");
+    assert!(edited.contains("version 2"), "{edited}");
+    let got = home.ok(&["get", &id], "");
+    assert!(got.contains("renamed") && got.contains("hello"), "{got}");
+    // Editing from a stale read: 412, explained, and nothing written.
+    let stale = home.run(
+        &["edit", &id, "--title", "lost", "--expect-version", "1"],
+        "",
+    );
+    let line = failure_line(&stale);
+    assert!(
+        line.contains("412") && line.contains("nothing was written"),
+        "{line}"
+    );
+    assert!(home.ok(&["get", &id], "").contains("renamed"));
+    home.ok(&["rm", &id], "");
+    let line = failure_line(&home.run(&["get", &id], ""));
+    assert!(line.contains("404"), "{line}");
+    // Another user never sees the note (their own partition).
+    let other = Home::new();
+    other.signed_in("other");
+    let id2 = home_note(&home);
+    let line = failure_line(&other.run(&["get", &id2], ""));
+    assert!(line.contains("404"), "{line}");
+    home.assert_no_token_printed(None);
+    other.assert_no_token_printed(None);
+}
+
+fn home_note(home: &Home) -> String {
+    home.ok(&["add", "--title", "mine"], "").trim().to_owned()
+}
+
+#[test]
+fn a_refused_token_is_a_one_line_401() {
+    let home = Home::new();
+    home.signed_in("tampered");
+    // A session whose access token is not the pool's (signature broken).
+    let path = home.session_file();
+    let mut s = home.session();
+    let t = s["accessToken"].as_str().expect("access").to_owned();
+    s["accessToken"] = Value::String(format!("{}x", t));
+    std::fs::write(&path, s.to_string()).expect("write");
+    let line = failure_line(&home.run(&["list"], ""));
+    assert!(
+        line.starts_with("notes: 401:") && line.contains("notes login"),
+        "{line}"
+    );
+    home.assert_no_token_printed(None);
+}
+
+#[test]
+fn credentials_read_the_callers_own_items() {
+    let home = Home::new();
+    home.signed_in("creds");
+    let id = home_note(&home);
+    let out = home.ok(&["credentials"], "");
+    let c: Value = serde_json::from_str(out.trim()).expect("credential_process JSON");
+    assert_eq!(c["Version"], 1);
+    for k in [
+        "AccessKeyId",
+        "SecretAccessKey",
+        "SessionToken",
+        "Expiration",
+    ] {
+        assert!(c[k].as_str().is_some_and(|v| !v.is_empty()), "{k}: {c}");
+    }
+    // Cached: the same credentials the second time.
+    let again: Value = serde_json::from_str(home.ok(&["credentials"], "").trim()).expect("json");
+    assert_eq!(again["AccessKeyId"], c["AccessKeyId"]);
+
+    let session = home.session();
+    let sub = claims(session["idToken"].as_str().expect("id"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+    let p = stack().provisioned.clone();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let items = rt.block_on(async {
+        let creds = aws_sdk_dynamodb::config::Credentials::new(
+            c["AccessKeyId"].as_str().unwrap_or_default(),
+            c["SecretAccessKey"].as_str().unwrap_or_default(),
+            c["SessionToken"].as_str().map(str::to_owned),
+            None,
+            "notes-credentials",
+        );
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .credentials_provider(creds)
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&sdk)
+            .query()
+            .table_name(&p.table_name)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{sub}")),
+            )
+            .send()
+            .await
+            .expect("query with the identity-pool credentials")
+    });
+    let found = items.items().iter().any(|i| {
+        i.get("id")
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|v| v == &id)
+    });
+    assert!(found, "the caller's note {id} is in its partition");
+    home.assert_no_token_printed(None);
 }
