@@ -51,10 +51,27 @@ enum Command {
         #[arg(long)]
         code: Option<String>,
     },
-    /// Sign in with SRP (the password never leaves this machine).
+    /// Sign in with SRP (the password never leaves this machine), or with
+    /// --hosted through the hosted login page (federated providers).
     Login {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "hosted")]
         email: Option<String>,
+        /// Authorization code + PKCE in the browser, redirect to
+        /// http://127.0.0.1:47615/callback.
+        #[arg(long)]
+        hosted: bool,
+        /// With --hosted: go straight to this identity provider
+        /// (Google, Facebook, SignInWithApple, or a SAML/OIDC provider name).
+        #[arg(long, requires = "hosted")]
+        provider: Option<String>,
+        /// With --hosted: the login domain (default: the stack's
+        /// HostedLoginDomainUrl output).
+        #[arg(long, requires = "hosted", value_name = "URL")]
+        domain: Option<String>,
+        /// With --hosted: the loopback port (must match a callback URL of
+        /// the app client).
+        #[arg(long, requires = "hosted", default_value_t = crate::hosted::DEFAULT_PORT)]
+        port: u16,
     },
     /// Print the current access token (refreshed first if it is about to expire).
     Token,
@@ -223,7 +240,38 @@ pub async fn run(cli: Cli, prompt: &dyn Prompt) -> Result<()> {
             println!("confirmed {email}; sign in with: notes login --email {email}");
             Ok(())
         }
-        Command::Login { email } => {
+        Command::Login {
+            hosted: true,
+            provider,
+            domain,
+            port,
+            ..
+        } => {
+            let domain = domain
+                .or_else(|| target.hosted_domain.clone())
+                .ok_or_else(|| {
+                    Error::Config(
+                        "this stack has no hosted login domain (the offline stack has none); \
+                         pass --domain"
+                            .into(),
+                    )
+                })?;
+            let session = crate::hosted::login(
+                &crate::hosted::Options {
+                    domain: &domain,
+                    client_id: &target.client_id,
+                    provider: provider.as_deref(),
+                    port,
+                    open_browser: std::env::var_os("NOTES_NO_BROWSER").is_none(),
+                },
+                prompt,
+            )
+            .await?;
+            store.save(&session)?;
+            println!("signed in as {}", session.username);
+            Ok(())
+        }
+        Command::Login { email, .. } => {
             let email = match email {
                 Some(e) => e,
                 None => prompt.line("Email")?,

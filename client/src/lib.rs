@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cognito;
 pub mod config;
 pub mod error;
+pub mod hosted;
 pub mod identity;
 pub mod prompt;
 pub mod store;
