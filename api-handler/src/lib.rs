@@ -13,6 +13,8 @@
 //!   [`store::memory::MemoryStore`].
 //! - [`error`]: the JSON error shape and codes.
 //! - [`config`]: environment configuration, read once at init.
+//! - [`revocation`]: `POST /signout` and refusing signed-out sessions
+//!   (`TOKEN_REVOCATION`).
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -23,6 +25,7 @@ pub mod config;
 pub mod error;
 pub mod handler;
 pub mod model;
+pub mod revocation;
 pub mod routes;
 pub mod store;
 

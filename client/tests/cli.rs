@@ -33,6 +33,7 @@ fn repo_root() -> PathBuf {
 
 struct Stack {
     provisioned: Provisioned,
+    api_url: String,
     /// A directory holding `.devstack/stack.json` for this stack.
     root: tempfile::TempDir,
 }
@@ -102,6 +103,7 @@ fn stack() -> &'static Stack {
         .expect("write stack.json");
         Stack {
             provisioned: info.provisioned.clone(),
+            api_url: info.api_url.clone(),
             root: dir,
         }
     })
@@ -571,5 +573,70 @@ fn credentials_read_the_callers_own_items() {
             .is_some_and(|v| v == &id)
     });
     assert!(found, "the caller's note {id} is in its partition");
+    home.assert_no_token_printed(None);
+}
+
+/// `GET /me` with a bearer token: (status, body).
+fn me_with(token: &str) -> (u16, Value) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!("{}/me", stack().api_url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET /me");
+        let status = r.status().as_u16();
+        let bytes = r.bytes().await.unwrap_or_default();
+        let body = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+        (status, body)
+    })
+}
+
+fn token_of(home: &Home) -> String {
+    let out = home.run(&["token"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn signout_revokes_the_session_at_the_api() {
+    let home = Home::new();
+    let email = home.signed_in("revoke");
+    let old = token_of(&home);
+    // A refreshed token of the same session, and a second session of the
+    // same user on another "device".
+    let mut c = home.cmd(&["token"]);
+    c.env("NOTES_REFRESH_MARGIN_SECONDS", "1000000");
+    let refreshed = String::from_utf8_lossy(&home.run_with(c, "", false).stdout)
+        .trim()
+        .to_owned();
+    assert_ne!(refreshed, old);
+    let other = Home::new();
+    other.ok(&["login", "--email", &email], &format!("{PASSWORD}\n"));
+    let second = token_of(&other);
+    for t in [&old, &refreshed, &second] {
+        assert_eq!(me_with(t).0, 200);
+    }
+
+    let out = home.run(&["signout"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!home.session_file().exists());
+    // The signed-out session's tokens are refused at once (the gateway's
+    // authorizer cache still says Allow; the handler checks every request).
+    for t in [&old, &refreshed] {
+        let (status, body) = me_with(t);
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"]["code"], "token_revoked", "{body}");
+    }
+    // The other session is another origin_jti: still served by the API.
+    assert_eq!(me_with(&second).0, 200);
+    // The client explains the 401 in one line.
+    let s = other.session();
+    let mut revoked = s.clone();
+    revoked["accessToken"] = Value::String(old.clone());
+    std::fs::write(other.session_file(), revoked.to_string()).expect("write");
+    let line = failure_line(&other.run(&["list"], ""));
+    assert!(line.contains("signed out (token revoked)"), "{line}");
     home.assert_no_token_printed(None);
 }
