@@ -272,4 +272,52 @@ mod tests {
         };
         assert_eq!((e.status, e.code), (400, "not_revocable"));
     }
+
+    /// Through the real handler: the route, the 204, and the 401 after it.
+    #[tokio::test]
+    async fn signout_through_the_handler_refuses_the_session_afterwards() {
+        use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+        let fixture = |name: &str| -> ApiGatewayProxyRequest {
+            let text = match name {
+                "get-notes" => include_str!("../../events/api/get-notes.json"),
+                _ => include_str!("../../events/api/get-me.json"),
+            };
+            serde_json::from_str(text).unwrap()
+        };
+        let config =
+            crate::Config::from_lookup(|k| (k == "TABLE_NAME").then(|| "notes".into())).unwrap();
+        let mut signout_req = fixture("get-me");
+        signout_req.http_method = http::Method::POST;
+        signout_req.path = Some("/signout".into());
+        signout_req.resource = Some("/signout".into());
+        // The fixture's token expired long ago: a sign-out of it would be
+        // remembered for no time at all. A live token's exp instead.
+        let exp = unix(SystemTime::now()) + 3600;
+        signout_req.request_context.authorizer.fields.insert(
+            "expiresAt".into(),
+            serde_json::Value::String(exp.to_string()),
+        );
+        let list = fixture("get-notes");
+        let now = SystemTime::now();
+
+        let off = crate::App::new(crate::store::memory::MemoryStore::new(), config.clone());
+        let r = crate::respond(&off, &signout_req, "t", now).await;
+        assert_eq!(r.status_code, 404);
+
+        let on = crate::App::new(crate::store::memory::MemoryStore::new(), config)
+            .with_revocations(Revocations::Memory(Mutex::default()));
+        assert_eq!(crate::respond(&on, &list, "t", now).await.status_code, 200);
+        let r = crate::respond(&on, &signout_req, "t", now).await;
+        assert_eq!(r.status_code, 204);
+        let r = crate::respond(&on, &list, "t", now).await;
+        assert_eq!(r.status_code, 401);
+        let body = match &r.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => t.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(body.contains("token_revoked"), "{body}");
+        let mut get = signout_req.clone();
+        get.http_method = http::Method::GET;
+        assert_eq!(crate::respond(&on, &get, "t", now).await.status_code, 405);
+    }
 }

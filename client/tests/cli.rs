@@ -532,9 +532,23 @@ fn credentials_read_the_callers_own_items() {
     ] {
         assert!(c[k].as_str().is_some_and(|v| !v.is_empty()), "{k}: {c}");
     }
-    // Cached: the same credentials the second time.
-    let again: Value = serde_json::from_str(home.ok(&["credentials"], "").trim()).expect("json");
-    assert_eq!(again["AccessKeyId"], c["AccessKeyId"]);
+    // Cached in the session until shortly before they expire: a cached
+    // entry with a distinctive key and a far expiry is what comes back...
+    let mut session = home.session();
+    assert!(
+        session["awsCredentials"].is_object(),
+        "cached after the first call"
+    );
+    session["awsCredentials"]["accessKeyId"] = Value::String("CACHEDKEY".into());
+    session["awsCredentials"]["expiration"] = Value::from(4_000_000_000_i64);
+    std::fs::write(home.session_file(), session.to_string()).expect("write");
+    let cached: Value = serde_json::from_str(home.ok(&["credentials"], "").trim()).expect("json");
+    assert_eq!(cached["AccessKeyId"], "CACHEDKEY");
+    // ...and one about to expire is fetched again.
+    session["awsCredentials"]["expiration"] = Value::from(1_i64);
+    std::fs::write(home.session_file(), session.to_string()).expect("write");
+    let fresh: Value = serde_json::from_str(home.ok(&["credentials"], "").trim()).expect("json");
+    assert_eq!(fresh["AccessKeyId"], c["AccessKeyId"]);
 
     let session = home.session();
     let sub = claims(session["idToken"].as_str().expect("id"))["sub"]
