@@ -179,15 +179,19 @@ impl Client {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| step_err("notes")(format!("{}: {e}", self.bin.display())))?;
-        if let Some(mut i) = child.stdin.take() {
-            let _ = i.write_all(stdin.as_bytes());
-        }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| step_err("notes")(e.to_string()))?;
+        // The client calls the gateway, which may be served by this very
+        // runtime (`devstack up --demo`): wait for it off the worker.
+        let out = tokio::task::block_in_place(|| {
+            let mut child = cmd
+                .spawn()
+                .map_err(|e| step_err("notes")(format!("{}: {e}", self.bin.display())))?;
+            if let Some(mut i) = child.stdin.take() {
+                let _ = i.write_all(stdin.as_bytes());
+            }
+            child
+                .wait_with_output()
+                .map_err(|e| step_err("notes")(e.to_string()))
+        })?;
         Ok((
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
