@@ -46,9 +46,20 @@ impl Target {
         )
     }
 
-    /// A key naming this pool + client in the token store.
+    /// A key naming this pool + client in the token store (and in the
+    /// session file's name: only `[A-Za-z0-9_.-]`, whatever the outputs say).
     pub fn store_key(&self) -> String {
         format!("{}.{}", self.user_pool_id, self.client_id)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+            .replace("..", "__")
     }
 }
 
