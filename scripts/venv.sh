@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Creates the project-local Python environments once (and again only when a
-# requirements file changes). Usage: scripts/venv.sh [--sam] [--client]
+# requirements file changes). Usage: scripts/venv.sh [--sam] [--client] [--schemathesis] [--fuzz] [--checkov]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
 ensure() { # dir requirements-file
   local dir=$1 req=$2 stamp=$1/.installed
   if [[ -f $stamp ]] && cmp -s "$req" "$stamp"; then
@@ -17,11 +16,11 @@ ensure() { # dir requirements-file
 }
 
 ensure .venv requirements-dev.txt
-for arg in "$@"; do
-  case $arg in
-    --sam) ensure .venv-sam requirements-sam.txt ;;
-    # pycognito for the client's SRP known-answer test.
-    --client) ensure .venv-client requirements-client.txt ;;
-    *) echo "venv.sh: unknown argument $arg" >&2; exit 2 ;;
+# Each tool in its own venv: their dependencies never move .venv's pins.
+for flag in "$@"; do
+  case $flag in
+    --sam | --client | --schemathesis | --fuzz | --checkov)
+      ensure ".venv-${flag#--}" "requirements-${flag#--}.txt" ;;
+    *) echo "venv.sh: unknown flag $flag (use --sam, --client, --schemathesis, --fuzz, --checkov)" >&2; exit 2 ;;
   esac
 done

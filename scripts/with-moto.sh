@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command with a fresh moto server (Cognito IdP, Cognito Identity,
-# DynamoDB) on 127.0.0.1, and stops the server afterwards, whatever happens.
+# DynamoDB) on 127.0.0.1 (or on MOTO_HOST, e.g. the Docker bridge's gateway
+# for `make sam-local`), and stops the server afterwards, whatever happens.
 #
 #   scripts/with-moto.sh cargo test --workspace
 #
@@ -11,10 +12,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/venv.sh"
 
-# Ask the kernel for a free loopback port.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+host=${MOTO_HOST:-127.0.0.1}
+# Ask the kernel for a free port.
+port=$(python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "$host")
 log=$(mktemp -t moto.XXXXXX.log)
-"$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+"$root/.venv/bin/moto_server" -H "$host" -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 cleanup() {
   kill "$moto_pid" 2>/dev/null || true
@@ -24,15 +26,15 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 for _ in $(seq 1 100); do
-  if curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
+  if curl -fs "http://$host:$port/moto-api/" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$moto_pid" 2>/dev/null; then
     echo "moto server failed to start:" >&2; cat "$log" >&2; exit 1
   fi
   sleep 0.1
 done
-echo "==> moto server on http://127.0.0.1:$port" >&2
+echo "==> moto server on http://$host:$port" >&2
 
-export MOTO_ENDPOINT="http://127.0.0.1:$port"
+export MOTO_ENDPOINT="http://$host:$port"
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-testing}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testing}

@@ -11,11 +11,16 @@ use ulid::Ulid;
 
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::model::{Cursor, IdempotencyKey, IfMatch, Limit, NoteContent, NoteId, Owner, Version};
+use crate::model::{
+    Cursor, IdempotencyKey, IfMatch, IfNoneMatch, Limit, NoteContent, NoteId, Owner, Version,
+};
 use crate::store::{CreateOutcome, IdempotencyRecord, Note, NoteStore, StoreError, WriteOutcome};
 
 /// The group allowed to list other users' notes.
 pub const ADMIN_GROUP: &str = "admin";
+/// The custom scope a machine (client-credentials) token needs for the
+/// admin listing: machines carry scopes, never groups.
+pub const ADMIN_READ_SCOPE: &str = "notes/admin.read";
 
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,8 +223,21 @@ impl<S: NoteStore> App<S> {
         )?)
     }
 
-    pub async fn get(&self, owner: &Owner, id: NoteId) -> Result<Reply, StoreOr> {
+    /// With `If-None-Match` naming the current version, 304 with the ETag
+    /// and no body (RFC 9110 §13.1.2, §15.4.5); for a missing note the
+    /// precondition is ignored and the answer is 404 (§13.2.1).
+    pub async fn get(
+        &self,
+        owner: &Owner,
+        id: NoteId,
+        if_none_match: Option<&IfNoneMatch>,
+    ) -> Result<Reply, StoreOr> {
         match self.store.get(owner, id).await? {
+            Some(n) if if_none_match.is_some_and(|c| c.matches(n.version)) => Ok(Reply {
+                status: 304,
+                headers: vec![("ETag", n.version.etag())],
+                body: None,
+            }),
             Some(n) => Ok(note_reply(200, &n, None)?),
             None => Err(ApiError::not_found().into()),
         }

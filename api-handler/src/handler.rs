@@ -21,11 +21,12 @@ use http::header::{
 use lambda_runtime::LambdaEvent;
 use serde_json::{Map, Value};
 
-use crate::api::{ADMIN_GROUP, App, Reply, StoreOr, store_failure};
+use crate::api::{ADMIN_GROUP, ADMIN_READ_SCOPE, App, Reply, StoreOr, store_failure};
 use crate::error::ApiError;
+use crate::json::{BodyError, parse_unique};
 use crate::model::{
-    Cursor, FieldError, IdempotencyKey, IfMatch, Limit, NoteBody, NoteContent, NoteId, NoteTitle,
-    Owner, Tags,
+    Cursor, FieldError, IdempotencyKey, IfMatch, IfNoneMatch, Limit, NoteBody, NoteContent, NoteId,
+    NoteTitle, Owner, Tags,
 };
 use crate::routes::{Route, route};
 use crate::store::NoteStore;
@@ -145,6 +146,16 @@ async fn dispatch<S: NoteStore>(
     let Some(caller) = caller else {
         return Ok(App::<S>::health()?);
     };
+    // Per-user routes serve people: a machine (client-credentials) token's
+    // `sub` is its app client, not a user whose notes these are.
+    if !caller.is_user() && !matches!(r, Route::Health | Route::AdminListNotes(_)) {
+        return Err(ApiError::new(
+            403,
+            "machine_principal_not_allowed",
+            "this route serves signed-in users; a machine token may not call it",
+        )
+        .into());
+    }
     // The partition comes from the authorizer's `sub` and nothing else.
     let owner = Owner::parse(&caller.sub)
         .map_err(|_| ApiError::new(401, "unauthorized", "the caller's sub is not usable"))?;
@@ -167,10 +178,17 @@ async fn dispatch<S: NoteStore>(
             let content = note_content(req)?;
             app.create(&owner, content, key, now, &notes_url(req)).await
         }
-        Route::GetNote(id) => app.get(&owner, note_id(id)?).await,
+        Route::GetNote(id) => {
+            let id = note_id(id)?;
+            let fresh = header_list(req, "if-none-match")
+                .map(|raw| IfNoneMatch::parse(&raw))
+                .transpose()
+                .map_err(ApiError::invalid_parameter)?;
+            app.get(&owner, id, fresh.as_ref()).await
+        }
         Route::ReplaceNote(id) => {
             let id = note_id(id)?;
-            let Some(raw) = header(req, "if-match")? else {
+            let Some(raw) = header_list(req, "if-match") else {
                 return Err(ApiError::new(
                     428,
                     "precondition_required",
@@ -179,22 +197,27 @@ async fn dispatch<S: NoteStore>(
                 .with_field("If-Match")
                 .into());
             };
-            let expected = IfMatch::parse(raw).map_err(ApiError::invalid_parameter)?;
+            let expected = IfMatch::parse(&raw).map_err(ApiError::invalid_parameter)?;
             let content = note_content(req)?;
             app.replace(&owner, id, content, expected, now).await
         }
         Route::DeleteNote(id) => {
             let id = note_id(id)?;
-            let expected = header(req, "if-match")?
-                .map(IfMatch::parse)
+            let expected = header_list(req, "if-match")
+                .map(|raw| IfMatch::parse(&raw))
                 .transpose()
                 .map_err(ApiError::invalid_parameter)?;
             app.delete(&owner, id, expected).await
         }
         Route::AdminListNotes(sub) => {
             // The authorizer already enforces this; check again (defence in depth).
-            if !caller.in_group(ADMIN_GROUP) {
-                return Err(ApiError::new(403, "forbidden", "requires the admin group").into());
+            let admin = if caller.is_user() {
+                caller.in_group(ADMIN_GROUP)
+            } else {
+                caller.scopes().any(|s| s == ADMIN_READ_SCOPE)
+            };
+            if !admin {
+                return Err(ApiError::new(403, "forbidden", "requires the admin group (or, for a machine token, the notes/admin.read scope)").into());
             }
             let target = Owner::parse(sub).map_err(ApiError::invalid_parameter)?;
             let (limit, cursor) = page_params(req)?;
@@ -209,14 +232,63 @@ fn note_id(raw: &str) -> Result<NoteId, ApiError> {
 }
 
 fn page_params(req: &ApiGatewayProxyRequest) -> Result<(Limit, Option<Cursor>), ApiError> {
-    let q = &req.query_string_parameters;
-    let limit = Limit::parse(q.first("limit")).map_err(ApiError::invalid_parameter)?;
-    let cursor = q
-        .first("cursor")
+    let limit = Limit::parse(query_once(req, "limit")?).map_err(ApiError::invalid_parameter)?;
+    let cursor = query_once(req, "cursor")?
         .map(Cursor::decode)
         .transpose()
         .map_err(|e| ApiError::new(400, "invalid_cursor", e.message).with_field(e.field))?;
     Ok((limit, cursor))
+}
+
+/// A query parameter that may appear at most once: `limit=5&limit=50`
+/// has no single meaning (API Gateway's `queryStringParameters` keeps the
+/// last, a proxy in front may keep the first), so it is a 400.
+///
+/// REST events carry the last value in `queryStringParameters` and every
+/// value in `multiValueQueryStringParameters`; the full list is used when
+/// the two agree, as they always do in events API Gateway builds.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format>
+fn query_once<'a>(
+    req: &'a ApiGatewayProxyRequest,
+    name: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
+    let Some(last) = req.query_string_parameters.first(name) else {
+        return Ok(None);
+    };
+    let all = req
+        .multi_value_query_string_parameters
+        .all(name)
+        .filter(|all| all.last() == Some(&last));
+    match all.as_deref() {
+        Some([_, _, ..]) => Err(ApiError::new(
+            400,
+            "invalid_parameter",
+            "this query parameter may be given only once",
+        )
+        .with_field(name)),
+        _ => Ok(Some(last)),
+    }
+}
+
+/// All field lines of a list-valued header joined with commas, as bytes
+/// (RFC 9110 §5.3: several lines of a list field are one list; entity tags
+/// may hold obs-text, which `to_str` refuses). As for the query, `headers`
+/// holds the last line and `multiValueHeaders` all of them; the full list
+/// is used when the two agree.
+fn header_list(req: &ApiGatewayProxyRequest, name: &'static str) -> Option<Vec<u8>> {
+    let last = req.headers.get(name)?;
+    let lines: Vec<&HeaderValue> = req.multi_value_headers.get_all(name).iter().collect();
+    if lines.last() != Some(&last) {
+        return Some(last.as_bytes().to_vec());
+    }
+    let mut out = Vec::new();
+    for (i, v) in lines.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(v.as_bytes());
+    }
+    Some(out)
 }
 
 /// A header as text; present but not visible ASCII is a 400.
@@ -285,14 +357,20 @@ fn json_object(req: &ApiGatewayProxyRequest) -> Result<Map<String, Value>, ApiEr
         )
         .with_field("Content-Type"));
     }
-    match serde_json::from_slice::<Value>(&bytes) {
+    match parse_unique(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ApiError::new(
             400,
             "invalid_json",
             "the body must be a JSON object",
         )),
-        Err(_) => Err(ApiError::new(
+        Err(BodyError::DuplicateKey(key)) => {
+            Err(
+                ApiError::new(400, "duplicate_key", "the body repeats an object key")
+                    .with_field(key),
+            )
+        }
+        Err(BodyError::Syntax) => Err(ApiError::new(
             400,
             "invalid_json",
             "the body is not valid JSON",

@@ -316,7 +316,10 @@ async fn put_needs_if_match_and_bumps_the_version() {
         "precondition_required",
         Some("If-Match"),
     );
-    let bad = with_header(put.clone(), "if-match", "W/\"1\"");
+    // A weak tag never matches under the strong comparison: 412, not 400.
+    let weak = with_header(put.clone(), "if-match", "W/\"1\"");
+    assert_error(&call(&app, &weak).await, 412, "precondition_failed", None);
+    let bad = with_header(put.clone(), "if-match", "1");
     assert_error(
         &call(&app, &bad).await,
         400,
@@ -703,4 +706,148 @@ mod access_log {
             assert!(!text.contains(secret), "{secret} leaked into {text}");
         }
     }
+}
+
+/// Sets a header the way API Gateway does for several field lines: the
+/// last in `headers`, all of them in `multiValueHeaders`.
+fn with_header_lines(
+    mut req: ApiGatewayProxyRequest,
+    name: &'static str,
+    lines: &[&str],
+) -> ApiGatewayProxyRequest {
+    req.multi_value_headers.remove(name);
+    for l in lines {
+        req.multi_value_headers
+            .append(name, HeaderValue::from_str(l).unwrap());
+    }
+    with_header(req, name, lines.last().unwrap())
+}
+
+#[tokio::test]
+async fn if_match_is_evaluated_per_rfc_9110_on_put_and_delete() {
+    let app = app(5);
+    let id = create(&app, ALICE, "first").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let put = at_path(fixture("put-note"), &format!("/notes/{id}"));
+    let del = at_path(fixture("delete-note"), &format!("/notes/{id}"));
+    // Well-formed tags that match nothing: 412, whatever they look like.
+    for never in [
+        "\"bogus-version\"",
+        "W/\"1\"",
+        "\"01\"",
+        "\"2\", W/\"1\"",
+        "\"\"",
+    ] {
+        for req in [&put, &del] {
+            let r = call(&app, &with_header(req.clone(), "if-match", never)).await;
+            assert_error(&r, 412, "precondition_failed", None);
+        }
+    }
+    // Malformed syntax: 400 naming the header.
+    for bad in ["1", "\"1", "W/1", "\"1\" \"2\"", "*, \"1\"", "w/\"1\""] {
+        for req in [&put, &del] {
+            let r = call(&app, &with_header(req.clone(), "if-match", bad)).await;
+            assert_error(&r, 400, "invalid_parameter", Some("If-Match"));
+        }
+    }
+    // A list matches when any member does, including one on another line.
+    let r = call(&app, &with_header(put.clone(), "if-match", "\"9\", \"1\"")).await;
+    assert_eq!((r.status_code, hdr(&r, "etag")), (200, Some("\"2\"")));
+    let r = call(
+        &app,
+        &with_header_lines(put.clone(), "if-match", &["\"2\"", "\"8\""]),
+    )
+    .await;
+    assert_eq!((r.status_code, hdr(&r, "etag")), (200, Some("\"3\"")));
+    let r = call(&app, &with_header(del.clone(), "if-match", "\"1\", \"3\"")).await;
+    assert_eq!(r.status_code, 204);
+    // Gone: the precondition is not evaluated, the answer is 404.
+    let r = call(&app, &with_header(put, "if-match", "*")).await;
+    assert_error(&r, 404, "not_found", None);
+}
+
+#[tokio::test]
+async fn get_with_if_none_match_on_the_current_etag_is_304() {
+    let app = app(5);
+    let id = create(&app, ALICE, "first").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = at_path(fixture("get-note"), &format!("/notes/{id}"));
+    for fresh in ["\"1\"", "W/\"1\"", "\"7\", \"1\"", "*"] {
+        let r = call(&app, &with_header(get.clone(), "if-none-match", fresh)).await;
+        assert_eq!(r.status_code, 304, "{fresh}");
+        assert_eq!(hdr(&r, "etag"), Some("\"1\""));
+        assert_eq!(hdr(&r, "cache-control"), Some("no-store"));
+        assert!(r.body.is_none());
+    }
+    for stale in ["\"2\"", "\"01\"", "\"x\""] {
+        let r = call(&app, &with_header(get.clone(), "if-none-match", stale)).await;
+        assert_eq!((r.status_code, hdr(&r, "etag")), (200, Some("\"1\"")));
+        assert_eq!(json_of(&r)["id"], id.as_str());
+    }
+    let r = call(&app, &with_header(get.clone(), "if-none-match", "1")).await;
+    assert_error(&r, 400, "invalid_parameter", Some("If-None-Match"));
+    let missing = at_path(fixture("get-note"), "/notes/01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    let r = call(&app, &with_header(missing, "if-none-match", "*")).await;
+    assert_error(&r, 404, "not_found", None);
+}
+
+#[tokio::test]
+async fn bodies_with_a_repeated_key_are_refused() {
+    let app = app(5);
+    for (body, field) in [
+        (r#"{"title":"a","body":"b","title":"c"}"#, "title"),
+        (r#"{"title":"a","body":"b","b\u006fdy":"c"}"#, "body"),
+    ] {
+        let r = call(
+            &app,
+            &as_user(with_body(fixture("post-notes"), body), ALICE),
+        )
+        .await;
+        assert_error(&r, 400, "duplicate_key", Some(field));
+    }
+    let id = create(&app, ALICE, "first").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let put = with_body(
+        at_path(fixture("put-note"), &format!("/notes/{id}")),
+        r#"{"title":"a","body":"b","tags":[],"tags":["x"]}"#,
+    );
+    let put = with_header(put, "if-match", "\"1\"");
+    assert_error(&call(&app, &put).await, 400, "duplicate_key", Some("tags"));
+    // Nothing was written by the refused requests.
+    let list = json_of(&call(&app, &as_user(fixture("get-notes"), ALICE)).await);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["version"], 1);
+}
+
+#[tokio::test]
+async fn numeric_query_parameters_must_be_canonical_and_single() {
+    let app = app(5);
+    let list = |q: &[(&str, &str)]| {
+        let mut req = as_user(fixture("get-notes"), ALICE);
+        let single: HashMap<String, String> = q
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut multi: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in q {
+            multi.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        req.query_string_parameters = single.into();
+        req.multi_value_query_string_parameters = multi.into();
+        req
+    };
+    for bad in ["+5", "05", " 5", "5 ", "5.0", "0x5"] {
+        let r = call(&app, &list(&[("limit", bad)])).await;
+        assert_error(&r, 400, "invalid_parameter", Some("limit"));
+    }
+    let r = call(&app, &list(&[("limit", "5"), ("limit", "6")])).await;
+    assert_error(&r, 400, "invalid_parameter", Some("limit"));
+    let r = call(&app, &list(&[("limit", "5")])).await;
+    assert_eq!(r.status_code, 200);
 }

@@ -12,6 +12,7 @@
 //! - [`store`]: the `NoteStore` trait, [`store::dynamo::DynamoStore`] and
 //!   [`store::memory::MemoryStore`].
 //! - [`error`]: the JSON error shape and codes.
+//! - [`json`]: request bodies as JSON with unique object keys.
 //! - [`config`]: environment configuration, read once at init.
 //! - [`revocation`]: `POST /signout` and refusing signed-out sessions
 //!   (`TOKEN_REVOCATION`).
@@ -24,6 +25,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod handler;
+pub mod json;
 pub mod model;
 pub mod revocation;
 pub mod routes;

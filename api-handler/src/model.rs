@@ -202,9 +202,18 @@ impl Limit {
         let Some(raw) = raw else {
             return Ok(Self::DEFAULT);
         };
+        // Canonical decimal only: Rust's integer parsing also takes a sign
+        // (`+5`), and leading zeros (`05`) are another spelling of the same
+        // number; one value, one spelling, so caches and logs agree.
+        let canonical = !raw.is_empty()
+            && raw.bytes().all(|b| b.is_ascii_digit())
+            && !(raw.len() > 1 && raw.starts_with('0'));
         match raw.parse::<u8>() {
-            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
-            _ => Err(FieldError::new("limit", "must be an integer from 1 to 100")),
+            Ok(n) if canonical && (1..=Self::MAX).contains(&n) => Ok(Self(n)),
+            _ => Err(FieldError::new(
+                "limit",
+                "must be an integer from 1 to 100 in canonical form (digits only, no sign or leading zero)",
+            )),
         }
     }
 
@@ -270,32 +279,178 @@ impl Version {
     }
 }
 
-/// What an `If-Match` header asks for.
+/// One element of an entity-tag list (RFC 9110 §8.8.3), borrowed from the
+/// header: `W/` or not, and the opaque tag between the quotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntityTag<'a> {
+    pub weak: bool,
+    pub opaque: &'a [u8],
+}
+
+impl EntityTag<'_> {
+    /// The version this tag names if the API could have issued it: our tags
+    /// are the canonical decimal of the version, so `"07"` or `"a"` names
+    /// none (opaque tags compare byte for byte, RFC 9110 §8.8.3.2).
+    fn version(&self) -> Option<Version> {
+        let canonical = !self.opaque.is_empty()
+            && self.opaque.iter().all(u8::is_ascii_digit)
+            && !(self.opaque.len() > 1 && self.opaque[0] == b'0');
+        if !canonical {
+            return None;
+        }
+        std::str::from_utf8(self.opaque)
+            .ok()?
+            .parse::<u64>()
+            .ok()
+            .map(Version)
+    }
+}
+
+/// A parsed `If-Match` / `If-None-Match` value: `*`, or a list of entity tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagList<'a> {
+    Any,
+    Tags(Vec<EntityTag<'a>>),
+}
+
+/// Parses `"*" / #entity-tag` (RFC 9110 §13.1.1, §13.1.2): list elements
+/// separated by optional whitespace and commas, empty elements ignored
+/// (§5.6.1.2); `entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE` with
+/// `etagc = %x21 / %x23-7E / %x80-FF` (§8.8.3). `None` = malformed syntax.
+///
+/// Hand-written: the `http` crate has no entity-tag type, and the grammar
+/// is a dozen lines.
+pub fn parse_tag_list(raw: &[u8]) -> Option<TagList<'_>> {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = raw.iter().position(|b| !is_ows(b)).unwrap_or(raw.len());
+    let end = raw
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    let raw = &raw[start..end];
+    if raw == b"*" {
+        return Some(TagList::Any);
+    }
+    let mut tags = Vec::new();
+    let mut i = 0;
+    loop {
+        // Separators and empty elements.
+        while i < raw.len() && (is_ows(&raw[i]) || raw[i] == b',') {
+            i += 1;
+        }
+        if i == raw.len() {
+            return Some(TagList::Tags(tags));
+        }
+        let weak = raw[i..].starts_with(b"W/");
+        if weak {
+            i += 2;
+        }
+        if raw.get(i) != Some(&b'"') {
+            return None;
+        }
+        i += 1;
+        let len = raw[i..]
+            .iter()
+            .position(|&b| !(b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80))?;
+        if raw[i + len] != b'"' {
+            return None;
+        }
+        tags.push(EntityTag {
+            weak,
+            opaque: &raw[i..i + len],
+        });
+        i += len + 1;
+        while i < raw.len() && is_ows(&raw[i]) {
+            i += 1;
+        }
+        if i < raw.len() && raw[i] != b',' {
+            return None;
+        }
+    }
+}
+
+/// DynamoDB's `IN` takes at most 100 operands; a longer list of tags this
+/// API could have issued is refused rather than half-evaluated.
+pub const MAX_CONDITION_TAGS: usize = 100;
+
+fn versions<'a>(
+    tags: impl Iterator<Item = &'a EntityTag<'a>>,
+    field: &str,
+) -> Result<Vec<Version>, FieldError> {
+    let mut out: Vec<Version> = Vec::new();
+    for v in tags.filter_map(EntityTag::version) {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    if out.len() > MAX_CONDITION_TAGS {
+        return Err(FieldError::new(
+            field,
+            "lists more than 100 distinct entity tags",
+        ));
+    }
+    Ok(out)
+}
+
+/// What an `If-Match` header asks for (RFC 9110 §13.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {
     /// `*`: any current version, as long as the note exists.
     Any,
-    /// One strong entity tag.
-    Version(Version),
+    /// The versions that a tag of the list names under the strong
+    /// comparison. Weak tags and tags this API never issues can match no
+    /// version, so they are dropped here; an empty list matches nothing
+    /// (412), it is not malformed.
+    OneOf(Vec<Version>),
 }
 
 impl IfMatch {
-    /// Parses `*` or one strong tag `"<n>"`. Weak tags (`W/"..."`) can never
-    /// match under If-Match (RFC 9110 strong comparison), so they are refused
-    /// rather than silently failing; so are lists (this API issues one tag).
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let raw = raw.trim();
-        if raw == "*" {
-            return Ok(Self::Any);
+    pub fn parse(raw: &[u8]) -> Result<Self, FieldError> {
+        match parse_tag_list(raw) {
+            Some(TagList::Any) => Ok(Self::Any),
+            Some(TagList::Tags(tags)) => Ok(Self::OneOf(versions(
+                tags.iter().filter(|t| !t.weak),
+                "If-Match",
+            )?)),
+            None => Err(FieldError::new(
+                "If-Match",
+                "must be * or a list of entity tags such as \"3\"",
+            )),
         }
-        raw.strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<u64>().ok())
-            .map(|v| Self::Version(Version(v)))
-            .ok_or_else(|| {
-                FieldError::new("If-Match", "must be * or one strong ETag such as \"3\"")
-            })
+    }
+
+    /// The condition holds for a note currently at `current`.
+    pub fn matches(&self, current: Version) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OneOf(vs) => vs.contains(&current),
+        }
+    }
+}
+
+/// What an `If-None-Match` header on GET asks for (RFC 9110 §13.1.2): the
+/// weak comparison, so `W/"3"` and `"3"` both name version 3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfNoneMatch(IfMatch);
+
+impl IfNoneMatch {
+    pub fn parse(raw: &[u8]) -> Result<Self, FieldError> {
+        match parse_tag_list(raw) {
+            Some(TagList::Any) => Ok(Self(IfMatch::Any)),
+            Some(TagList::Tags(tags)) => Ok(Self(IfMatch::OneOf(versions(
+                tags.iter(),
+                "If-None-Match",
+            )?))),
+            None => Err(FieldError::new(
+                "If-None-Match",
+                "must be * or a list of entity tags such as \"3\"",
+            )),
+        }
+    }
+
+    /// A tag of the list names `current`: the client's copy is fresh (304).
+    pub fn matches(&self, current: Version) -> bool {
+        self.0.matches(current)
     }
 }
 
@@ -380,7 +535,22 @@ mod tests {
         assert_eq!(Limit::parse(None).unwrap().get(), 20);
         assert_eq!(Limit::parse(Some("1")).unwrap().get(), 1);
         assert_eq!(Limit::parse(Some("100")).unwrap().get(), 100);
-        for bad in ["0", "101", "-1", "abc", "", "1.5", "999999999999"] {
+        for bad in [
+            "0",
+            "101",
+            "-1",
+            "abc",
+            "",
+            "1.5",
+            "999999999999",
+            "+5",
+            "05",
+            " 5",
+            "5 ",
+            "00",
+            "0x5",
+            "\u{663}",
+        ] {
             assert_eq!(Limit::parse(Some(bad)).unwrap_err().field, "limit", "{bad}");
         }
     }
@@ -408,15 +578,71 @@ mod tests {
     }
 
     #[test]
-    fn etags_are_strong_and_if_match_parses_only_what_we_issue() {
+    fn etags_are_strong_and_if_match_evaluates_lists_under_strong_comparison() {
         let v = Version(7);
         assert_eq!(v.etag(), "\"7\"");
-        assert_eq!(IfMatch::parse(&v.etag()).unwrap(), IfMatch::Version(v));
-        assert_eq!(IfMatch::parse(" * ").unwrap(), IfMatch::Any);
-        for bad in ["7", "W/\"7\"", "\"\"", "\"a\"", "\"1\", \"2\"", ""] {
-            assert!(IfMatch::parse(bad).is_err(), "{bad}");
+        let m = |raw: &str| IfMatch::parse(raw.as_bytes()).unwrap();
+        assert_eq!(m(&v.etag()), IfMatch::OneOf(vec![v]));
+        assert_eq!(m(" * "), IfMatch::Any);
+        assert!(m("*").matches(Version(123)));
+        // A list matches if any member does; weak tags never do.
+        assert!(m("\"1\", \"7\"").matches(v));
+        assert!(m("\"1\",\"7\"").matches(v));
+        assert!(!m("W/\"7\"").matches(v));
+        assert!(!m("W/\"7\", \"8\"").matches(v));
+        // Well-formed but never issued: no match (412), not malformed.
+        for never in [
+            "\"bogus-version\"",
+            "\"07\"",
+            "\"\"",
+            "\"a\"",
+            "\"99999999999999999999999\"",
+            "",
+            " , ,",
+        ] {
+            assert!(!m(never).matches(v), "{never:?}");
         }
+        assert!(
+            IfMatch::parse(b"\"\x80\xff\"").is_ok(),
+            "obs-text is allowed"
+        );
+        // Malformed syntax only.
+        for bad in [
+            "7",
+            "\"7",
+            "7\"",
+            "w/\"7\"",
+            "W/7",
+            "\"7\" \"8\"",
+            "\"7\"x",
+            "*, \"7\"",
+            "**",
+            "\"a b\"",
+            "\"a\\\"b\"",
+            "\"\x7f\"",
+        ] {
+            assert_eq!(
+                IfMatch::parse(bad.as_bytes()).unwrap_err().field,
+                "If-Match",
+                "{bad:?}"
+            );
+        }
+        let many: Vec<String> = (1..=101).map(|n| format!("\"{n}\"")).collect();
+        assert!(IfMatch::parse(many.join(",").as_bytes()).is_err());
+        assert!(IfMatch::parse(many[..100].join(",").as_bytes()).is_ok());
         assert_eq!(Version::FIRST.next(), Version(2));
+    }
+
+    #[test]
+    fn if_none_match_uses_the_weak_comparison() {
+        let n = |raw: &str| IfNoneMatch::parse(raw.as_bytes()).unwrap();
+        assert!(n("\"3\"").matches(Version(3)));
+        assert!(n("W/\"3\"").matches(Version(3)));
+        assert!(n("\"1\", W/\"3\"").matches(Version(3)));
+        assert!(n("*").matches(Version(3)));
+        assert!(!n("\"4\"").matches(Version(3)));
+        assert!(!n("\"03\"").matches(Version(3)));
+        assert_eq!(IfNoneMatch::parse(b"3").unwrap_err().field, "If-None-Match");
     }
 
     #[test]

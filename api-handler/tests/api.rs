@@ -494,3 +494,67 @@ async fn idempotent_retries_create_nothing_new() {
     assert_ne!(r.body, first.body);
     assert_eq!(note_count(&app, ALICE).await, 2);
 }
+
+/// A machine (client-credentials) caller as the authorizer describes it:
+/// `principalType` machine, `sub` = client id, no username, no groups.
+fn as_machine(mut req: ApiGatewayProxyRequest, scope: &str) -> ApiGatewayProxyRequest {
+    let f = &mut req.request_context.authorizer.fields;
+    f.insert("principalType".into(), json!("machine"));
+    f.insert("sub".into(), json!("3n4b5urk1ft4fl3mg5e8hcgcbr"));
+    f.insert("clientId".into(), json!("3n4b5urk1ft4fl3mg5e8hcgcbr"));
+    f.insert("username".into(), json!(""));
+    f.insert("groups".into(), json!(""));
+    f.insert("scope".into(), json!(scope));
+    req
+}
+
+#[tokio::test]
+async fn machine_principals_are_refused_on_per_user_routes_and_may_list_with_the_admin_scope() {
+    let (app, _, _) = app(10).await;
+    create(&app, ALICE, "alice's").await;
+    for name in [
+        "get-me",
+        "get-notes",
+        "post-notes",
+        "get-note",
+        "put-note",
+        "delete-note",
+    ] {
+        let r = call(&app, &as_machine(fixture(name), "notes/admin.read")).await;
+        assert_error(&r, 403, "machine_principal_not_allowed");
+    }
+    // A machine-looking context without the key (older authorizer): refused too.
+    let mut legacy = as_machine(fixture("get-notes"), "");
+    legacy
+        .request_context
+        .authorizer
+        .fields
+        .remove("principalType");
+    assert_error(
+        &call(&app, &legacy).await,
+        403,
+        "machine_principal_not_allowed",
+    );
+    let r = call(
+        &app,
+        &as_machine(fixture("get-admin-user-notes"), "notes/admin.read"),
+    )
+    .await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    assert_eq!(json_of(&r)["items"][0]["title"], "alice's");
+    let r = call(
+        &app,
+        &as_machine(fixture("get-admin-user-notes"), "notes/read"),
+    )
+    .await;
+    assert_error(&r, 403, "forbidden");
+    // A user is still served, and a user with the scope but not the group is not an admin.
+    assert_eq!(call(&app, &fixture("get-notes")).await.status_code, 200);
+    let mut scoped_user = not_admin(fixture("get-admin-user-notes"));
+    scoped_user
+        .request_context
+        .authorizer
+        .fields
+        .insert("scope".into(), json!("notes/admin.read"));
+    assert_error(&call(&app, &scoped_user).await, 403, "forbidden");
+}

@@ -25,6 +25,12 @@ pub mod keys {
     pub const ISSUER: &str = "issuer";
     /// `access` or `id`.
     pub const TOKEN_USE: &str = "tokenUse";
+
+    // --- principalType (issue 9) -------------------------------------
+    /// `user` (a person signed in to the pool) or `machine` (an app client
+    /// with a client-credentials token: no `username`, `sub` = client id).
+    pub const PRINCIPAL_TYPE: &str = "principalType";
+    // -------------------------------------------------------------------
     /// OAuth scopes, space-joined.
     pub const SCOPE: &str = "scope";
     /// `cognito:groups`, space-joined.
@@ -58,6 +64,12 @@ pub struct AuthorizerContext {
     pub issuer: String,
     #[serde(rename = "tokenUse")]
     pub token_use: String,
+    // --- principalType (issue 9)
+    /// `user` or `machine`; see [`AuthorizerContext::is_user`]. The
+    /// authorizer always sets it; empty (a context from an older
+    /// authorizer) is not serialised, so such contexts round-trip as they are.
+    #[serde(rename = "principalType", skip_serializing_if = "String::is_empty")]
+    pub principal_type: String,
     /// Space-joined scopes; empty when the token has none.
     #[serde(rename = "scope")]
     pub scope: String,
@@ -118,6 +130,31 @@ impl std::fmt::Display for ContextError {
 
 impl std::error::Error for ContextError {}
 
+// --- principalType (issue 9) -----------------------------------------------
+
+/// [`keys::PRINCIPAL_TYPE`] values.
+pub mod principal_type {
+    pub const USER: &str = "user";
+    pub const MACHINE: &str = "machine";
+}
+
+impl AuthorizerContext {
+    /// Whether the caller is a person, so per-user routes may serve it.
+    /// Fails closed: `user` says so; any other value is not a user; a
+    /// context without the key (an older authorizer) is a user unless it
+    /// looks like a machine token (no `username`, `sub` equal to the client
+    /// id), the same rule the authorizer applies.
+    pub fn is_user(&self) -> bool {
+        match self.principal_type.as_str() {
+            principal_type::USER => true,
+            "" => !(self.username.is_empty() && self.sub == self.client_id),
+            _ => false,
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+
 impl AuthorizerContext {
     /// The scopes, one per element.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
@@ -164,6 +201,7 @@ impl AuthorizerContext {
             client_id: text(keys::CLIENT_ID),
             issuer: text(keys::ISSUER),
             token_use: text(keys::TOKEN_USE),
+            principal_type: text(keys::PRINCIPAL_TYPE),
             scope: text(keys::SCOPE),
             groups: text(keys::GROUPS),
             auth_time,
@@ -184,6 +222,7 @@ mod tests {
             client_id: "client1".into(),
             issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc".into(),
             token_use: "access".into(),
+            principal_type: "user".into(),
             scope: "notes/read notes/write".into(),
             groups: "admin users".into(),
             auth_time: 1_700_000_000,
@@ -204,6 +243,7 @@ mod tests {
             keys::CLIENT_ID,
             keys::ISSUER,
             keys::TOKEN_USE,
+            keys::PRINCIPAL_TYPE,
             keys::SCOPE,
             keys::GROUPS,
             keys::AUTH_TIME,
@@ -258,6 +298,48 @@ mod tests {
         assert!(ctx.in_group("admin"));
         assert!(!ctx.in_group("Admin"));
         assert!(!ctx.in_group("adm"));
+    }
+
+    // --- principalType (issue 9)
+    #[test]
+    fn principal_type_fails_closed() {
+        let user = sample();
+        assert!(user.is_user());
+        let machine = AuthorizerContext {
+            principal_type: principal_type::MACHINE.into(),
+            ..sample()
+        };
+        assert!(!machine.is_user());
+        for odd in ["User", "USER", "robot", " user"] {
+            let c = AuthorizerContext {
+                principal_type: odd.into(),
+                ..sample()
+            };
+            assert!(!c.is_user(), "{odd}");
+        }
+        // An older authorizer without the key: decided from the claims.
+        let legacy_user = AuthorizerContext {
+            principal_type: String::new(),
+            ..sample()
+        };
+        assert!(legacy_user.is_user());
+        let legacy_machine = AuthorizerContext {
+            principal_type: String::new(),
+            username: String::new(),
+            sub: "client1".into(),
+            ..sample()
+        };
+        assert!(!legacy_machine.is_user());
+        let mut fields: HashMap<String, Value> =
+            serde_json::from_value(serde_json::to_value(&machine).unwrap()).unwrap();
+        assert_eq!(fields[keys::PRINCIPAL_TYPE], "machine");
+        fields.remove(keys::PRINCIPAL_TYPE);
+        assert_eq!(
+            AuthorizerContext::from_fields(&fields)
+                .unwrap()
+                .principal_type,
+            ""
+        );
     }
 }
 

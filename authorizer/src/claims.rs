@@ -44,3 +44,42 @@ pub struct VerifiedClaims {
     pub exp: i64,
     pub iat: i64,
 }
+
+/// Who the token speaks for. A machine token is what Cognito issues to an
+/// app client for the client-credentials grant (`/oauth2/token`) or
+/// `GetClientToken`: an access token with no `username` whose `sub` is the
+/// app client's id.
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-define-resource-servers.html>,
+/// <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetClientToken.html>
+/// (same tokens as the grant, per
+/// <https://docs.aws.amazon.com/cli/latest/reference/cognito-idp/get-client-token.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalType {
+    User,
+    Machine,
+}
+
+impl PrincipalType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PrincipalType::User => "user",
+            PrincipalType::Machine => "machine",
+        }
+    }
+}
+
+impl VerifiedClaims {
+    /// [`PrincipalType::Machine`] exactly for an access token without
+    /// `username` whose `sub` equals its `client_id`; everything else is a
+    /// user (and so never reaches a machine-only rule).
+    pub fn principal_type(&self) -> PrincipalType {
+        if self.token_use == TokenUse::Access
+            && self.username.is_empty()
+            && self.sub == self.client_id
+        {
+            PrincipalType::Machine
+        } else {
+            PrincipalType::User
+        }
+    }
+}

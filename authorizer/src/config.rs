@@ -19,6 +19,8 @@
 //! | `JWKS_MAX_AGE_SECONDS` | 3600 | a fetched key set is refreshed after this |
 //! | `JWKS_FETCH_TIMEOUT_MS` | 1500 | whole fetch (connect + body), 1..=10000 |
 //! | `JWKS_MAX_BYTES` | 65536 | response body cap, 1024..=1048576 |
+//! | `JWKS_STALE_MAX_SECONDS` | 86400 | keys served past the max age while refreshes fail, 0..=2592000 |
+//! | `ISSUER_FORMAT` | `original` | `original`, `updated` or `both`: the pool's issuer configuration |
 //!
 //! Empty values count as unset (templates often pass `""` for "not set").
 
@@ -43,6 +45,40 @@ pub mod vars {
     pub const JWKS_MAX_AGE_SECONDS: &str = "JWKS_MAX_AGE_SECONDS";
     pub const JWKS_FETCH_TIMEOUT_MS: &str = "JWKS_FETCH_TIMEOUT_MS";
     pub const JWKS_MAX_BYTES: &str = "JWKS_MAX_BYTES";
+    pub const ISSUER_FORMAT: &str = "ISSUER_FORMAT";
+    pub const JWKS_STALE_MAX_SECONDS: &str = "JWKS_STALE_MAX_SECONDS";
+}
+
+/// The pool's issuer configuration (`IssuerConfiguration.Type`), which sets
+/// the `iss` its tokens carry. Both forms are derived from the pool id (its
+/// region prefix is the pool's primary region; replica regions issue the
+/// primary region's issuer), never from a token.
+/// <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html>
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IssuerFormat {
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool>`.
+    #[default]
+    Original,
+    /// `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`; AWS's
+    /// recommendation, and what multi-Region replication needs.
+    Updated,
+    /// Both issuers, one key set: a pool switching from one to the other
+    /// keeps issuing-era tokens valid until they expire.
+    Both,
+}
+
+impl IssuerFormat {
+    fn parse(raw: Option<String>) -> Result<Self, ConfigError> {
+        match raw.as_deref().map(str::trim) {
+            None | Some("original") => Ok(IssuerFormat::Original),
+            Some("updated") => Ok(IssuerFormat::Updated),
+            Some("both") => Ok(IssuerFormat::Both),
+            Some(_) => Err(invalid(
+                vars::ISSUER_FORMAT,
+                "must be `original`, `updated` or `both` (lower case)",
+            )),
+        }
+    }
 }
 
 pub const DEFAULT_LEEWAY_SECONDS: i64 = 30;
@@ -70,8 +106,10 @@ fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
 pub struct PoolConfig {
     pub pool_id: String,
     pub region: String,
-    /// `https://cognito-idp.<region>.amazonaws.com/<poolId>`, compared byte-exactly.
+    /// The first accepted issuer (see `issuers`), compared byte-exactly.
     pub issuer: String,
+    /// Every accepted `iss` (two for [`IssuerFormat::Both`]); one key set.
+    pub issuers: Vec<String>,
     pub jwks_url: String,
 }
 
@@ -83,8 +121,12 @@ pub struct JwksSettings {
     /// Wait after the first failed fetch; doubles per consecutive failure.
     pub failure_backoff_seconds: i64,
     pub failure_backoff_max_seconds: i64,
-    /// Seconds after which a fetched set must be refreshed before use.
+    /// Seconds after which a set is refreshed (in the background while its
+    /// keys are still served).
     pub max_age_seconds: i64,
+    /// How long past the max age a set's keys are still served while every
+    /// refresh fails; after that the issuer fails closed.
+    pub stale_max_seconds: i64,
     /// Whole-fetch deadline (connect, headers and body).
     pub fetch_timeout: Duration,
     pub max_body_bytes: usize,
@@ -97,6 +139,7 @@ impl Default for JwksSettings {
             failure_backoff_seconds: 5,
             failure_backoff_max_seconds: 60,
             max_age_seconds: 3600,
+            stale_max_seconds: 86_400,
             fetch_timeout: Duration::from_millis(1500),
             max_body_bytes: 64 * 1024,
         }
@@ -222,6 +265,7 @@ impl VerifierConfig {
                 .transpose()?,
         };
 
+        let issuer_format = IssuerFormat::parse(non_empty(&get, vars::ISSUER_FORMAT))?;
         let mut pools = Vec::with_capacity(pool_ids.len());
         for pool_id in pool_ids {
             let region = region_of(&pool_id)
@@ -232,7 +276,22 @@ impl VerifierConfig {
                     )
                 })?
                 .to_owned();
-            let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
+            let original = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
+            let updated = format!("https://issuer-cognito-idp.{region}.amazonaws.com/{pool_id}");
+            let issuers = match issuer_format {
+                IssuerFormat::Original => vec![original.clone()],
+                IssuerFormat::Updated => vec![updated.clone()],
+                IssuerFormat::Both => vec![original.clone(), updated.clone()],
+            };
+            // Updated issuers serve the key set at `<issuer>/.well-known/jwks.json`
+            // (from several regions); that host refuses pools still on the
+            // original format, so `both` reads the original location, which
+            // serves the same key set.
+            let key_host = match issuer_format {
+                IssuerFormat::Updated => &updated,
+                IssuerFormat::Original | IssuerFormat::Both => &original,
+            };
+            let issuer = issuers[0].clone();
             let jwks_url = match (&jwks_url, &base) {
                 (Some(u), _) => u.clone(),
                 (None, Some(b)) => {
@@ -241,12 +300,13 @@ impl VerifierConfig {
                         b.trim_end_matches('/')
                     )
                 }
-                (None, None) => format!("{issuer}/.well-known/jwks.json"),
+                (None, None) => format!("{key_host}/.well-known/jwks.json"),
             };
             pools.push(PoolConfig {
                 pool_id,
                 region,
                 issuer,
+                issuers,
                 jwks_url,
             });
         }
@@ -283,6 +343,12 @@ impl VerifierConfig {
                 vars::JWKS_MAX_AGE_SECONDS,
                 d.max_age_seconds,
                 60..=86_400,
+            )?,
+            stale_max_seconds: int(
+                &get,
+                vars::JWKS_STALE_MAX_SECONDS,
+                d.stale_max_seconds,
+                0..=30 * 86_400,
             )?,
             fetch_timeout: Duration::from_millis(int(
                 &get,

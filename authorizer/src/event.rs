@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 
 use crate::rules::Method;
-use crate::strict_json::{Text, from_utf8_slice};
+use crate::strict_json::Text;
 
 /// Which shape, with what the handler needs from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub enum AuthorizerEvent<'a> {
     /// HTTP API payload 2.0.
     HttpV2 {
         method: Method,
+        /// `rawPath` without the stage prefix (for a stage other than
+        /// `$default`), still percent-encoded: [`decode_segment`] decodes
+        /// it segment by segment, so `%2F` stays inside its segment.
         raw_path: Cow<'a, str>,
         authorization: Credential<'a>,
         request_id: Option<Cow<'a, str>>,
@@ -91,19 +94,60 @@ fn has_space_or_comma(t: &[u8]) -> bool {
     blocks.remainder().iter().any(|&b| bad(b) != 0)
 }
 
-/// Not an authorizer event API Gateway would send.
+/// Not an authorizer event API Gateway would send. Reported by category
+/// and position only: serde's messages quote the offending value (e.g. a
+/// `"headers": "Bearer <jwt>"`), and nothing from the input may reach a log
+/// line or an error message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
-    #[error("event is not JSON of the expected shape: {0}")]
-    Json(String),
+    #[error("event is not UTF-8 (invalid byte at offset {offset})")]
+    NotUtf8 { offset: usize },
+    #[error(
+        "event is not JSON of the expected shape ({category} error at line {line}, column {column})"
+    )]
+    Json {
+        /// `syntax`, `eof` or `data` (a value of the wrong type or shape).
+        category: &'static str,
+        line: usize,
+        column: usize,
+    },
     #[error(
         "unrecognised authorizer event (no \"version\":\"2.0\" and \"type\" is not TOKEN or REQUEST)"
     )]
     Unrecognised,
     #[error("{0} authorizer event without {1}")]
     MissingField(&'static str, &'static str),
-    #[error("HTTP API event with unknown method `{0}`")]
-    Method(String),
+    #[error(
+        "HTTP API event whose method is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+    )]
+    Method,
+}
+
+impl EventError {
+    fn json(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        EventError::Json {
+            category: match e.classify() {
+                Category::Io => "io",
+                Category::Syntax => "syntax",
+                Category::Data => "data",
+                Category::Eof => "eof",
+            },
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+
+    /// The category, as logged.
+    pub fn category(&self) -> &'static str {
+        match self {
+            EventError::NotUtf8 { .. } => "not_utf8",
+            EventError::Json { category, .. } => category,
+            EventError::Unrecognised => "unrecognised",
+            EventError::MissingField(..) => "missing_field",
+            EventError::Method => "method",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -118,8 +162,8 @@ struct Raw<'a> {
     authorization_token: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     headers: Option<AuthHeader<'a>>,
-    #[serde(rename = "multiValueHeaders", default)]
-    multi_value_headers: Option<AuthHeaderCount>,
+    #[serde(rename = "multiValueHeaders", borrow, default)]
+    multi_value_headers: Option<AuthHeaderValues<'a>>,
     #[serde(rename = "routeKey", borrow, default)]
     route_key: Option<Cow<'a, str>>,
     #[serde(rename = "rawPath", borrow, default)]
@@ -134,6 +178,8 @@ struct RawContext<'a> {
     request_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     http: Option<RawHttp<'a>>,
+    #[serde(borrow, default)]
+    stage: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -175,41 +221,109 @@ impl<'de: 'a, 'a> Deserialize<'de> for AuthHeader<'a> {
     }
 }
 
-/// How many `Authorization` values `multiValueHeaders` holds (REST): API
-/// Gateway's `headers` keeps only the last of repeated headers.
-struct AuthHeaderCount(usize);
+/// The `Authorization` values of `multiValueHeaders` (any case): API
+/// Gateway's `headers` keeps only the last of repeated headers, so these
+/// must agree with it.
+struct AuthHeaderValues<'a>(Vec<Cow<'a, str>>);
 
-impl<'de> Deserialize<'de> for AuthHeaderCount {
+impl<'de: 'a, 'a> Deserialize<'de> for AuthHeaderValues<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AuthHeaderCount;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = AuthHeaderValues<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a multiValueHeaders object")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut n = 0;
+                let mut all = Vec::new();
                 while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
                     if key.eq_ignore_ascii_case("authorization") {
-                        let values: Option<Vec<IgnoredAny>> = map.next_value()?;
-                        n += values.map_or(0, |v| v.len());
+                        let values: Option<Vec<Text<'de>>> = map.next_value()?;
+                        all.extend(values.into_iter().flatten().map(|Text(v)| v));
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                Ok(AuthHeaderCount(n))
+                Ok(AuthHeaderValues(all))
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// `headers` and `multiValueHeaders` must tell the same story: one value,
+/// the same in both, or the credential is ambiguous (401).
+fn reconcile<'a>(single: Credential<'a>, multi: Option<AuthHeaderValues<'a>>) -> Credential<'a> {
+    let Some(AuthHeaderValues(values)) = multi else {
+        return single;
+    };
+    match (&single, values.as_slice()) {
+        (_, []) => single,
+        (Credential::Present(s), [m]) if s == m => single,
+        _ => Credential::Ambiguous,
+    }
+}
+
+/// Percent-decodes one path segment (RFC 3986), as API Gateway's
+/// `{name}` path parameters are; `None` for a malformed escape or bytes
+/// that are not UTF-8. Hand-written: a dozen lines, and the crates for it
+/// decode whole paths (turning `%2F` into a separator) or accept bad escapes.
+pub fn decode_segment(seg: &str) -> Option<Cow<'_, str>> {
+    if !seg.contains('%') {
+        return Some(Cow::Borrowed(seg));
+    }
+    let b = seg.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = |c: u8| (c as char).to_digit(16);
+            let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) else {
+                return None;
+            };
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// `rawPath` without `/<stage>` when the stage is not `$default` (HTTP API
+/// puts the stage name in front of the route's path there).
+fn strip_stage<'a>(raw: Cow<'a, str>, stage: Option<&str>) -> Cow<'a, str> {
+    let Some(stage) = stage.filter(|s| !s.is_empty() && *s != "$default") else {
+        return raw;
+    };
+    let rest = raw
+        .strip_prefix('/')
+        .and_then(|r| r.strip_prefix(stage))
+        .filter(|r| r.is_empty() || r.starts_with('/'));
+    match (rest, &raw) {
+        (Some(""), _) => Cow::Borrowed("/"),
+        (Some(r), Cow::Borrowed(b)) => {
+            let start = b.len() - r.len();
+            Cow::Borrowed(&b[start..])
+        }
+        (Some(r), Cow::Owned(_)) => Cow::Owned(r.to_owned()),
+        (None, _) => raw,
     }
 }
 
 impl<'a> AuthorizerEvent<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, EventError> {
-        let raw: Raw<'a> = from_utf8_slice(bytes).map_err(|e| EventError::Json(e.to_string()))?;
-        let (request_id, http_method) = match raw.request_context {
-            Some(c) => (c.request_id, c.http.and_then(|h| h.method)),
-            None => (None, None),
+        let text = std::str::from_utf8(bytes).map_err(|e| EventError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        let raw: Raw<'a> = serde_json::from_str(text).map_err(|e| EventError::json(&e))?;
+        let (request_id, http_method, stage) = match raw.request_context {
+            Some(c) => (c.request_id, c.http.and_then(|h| h.method), c.stage),
+            None => (None, None, None),
         };
         let header =
             |raw_headers: Option<AuthHeader<'a>>| raw_headers.map_or(Credential::Missing, |h| h.0);
@@ -226,15 +340,14 @@ impl<'a> AuthorizerEvent<'a> {
                     "HTTP API",
                     "requestContext.http.method",
                 ))?;
-            let method = Method::parse(&method_text)
-                .ok_or_else(|| EventError::Method(method_text.into_owned()))?;
+            let method = Method::parse(&method_text).ok_or(EventError::Method)?;
             let raw_path = raw
                 .raw_path
                 .ok_or(EventError::MissingField("HTTP API", "rawPath"))?;
             return Ok(AuthorizerEvent::HttpV2 {
                 method,
-                raw_path,
-                authorization: header(raw.headers),
+                raw_path: strip_stage(raw_path, stage.as_deref()),
+                authorization: reconcile(header(raw.headers), raw.multi_value_headers),
                 request_id,
             });
         }
@@ -248,10 +361,7 @@ impl<'a> AuthorizerEvent<'a> {
                     .map_or(Credential::Missing, Credential::Present),
             }),
             Some("REQUEST") => {
-                let mut authorization = header(raw.headers);
-                if raw.multi_value_headers.is_some_and(|c| c.0 > 1) {
-                    authorization = Credential::Ambiguous;
-                }
+                let authorization = reconcile(header(raw.headers), raw.multi_value_headers);
                 Ok(AuthorizerEvent::RestRequest {
                     method_arn: raw
                         .method_arn

@@ -21,7 +21,7 @@ use auth_context::AuthorizerContext;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::claims::{TokenUse, VerifiedClaims};
+use crate::claims::{PrincipalType, TokenUse, VerifiedClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, VerifierConfig};
 use crate::event::{AuthorizerEvent, Credential};
@@ -71,13 +71,19 @@ pub struct Authorizer {
     verifier: Verifier,
     rules: Option<RuleSet>,
     policies: PolicyCache,
+    /// Where one EMF metrics line per invocation goes (stdout on Lambda).
+    emf: Option<MetricsSink>,
 }
+
+/// Receives each invocation's EMF line.
+pub type MetricsSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authorizer")
             .field("verifier", &self.verifier)
             .field("rules", &self.rules.as_ref().map(|r| r.rules().len()))
+            .field("emf", &self.emf.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +94,7 @@ impl Authorizer {
             verifier,
             rules,
             policies: PolicyCache::default(),
+            emf: None,
         }
     }
 
@@ -104,6 +111,18 @@ impl Authorizer {
     /// From the process environment, with the system clock.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok(), Arc::new(SystemClock))
+    }
+
+    /// Emit CloudWatch EMF metrics (see [`crate::metrics`]) per invocation.
+    pub fn with_metrics(mut self, on: bool) -> Self {
+        self.emf = on.then(|| -> MetricsSink { Arc::new(crate::metrics::write_stdout) });
+        self
+    }
+
+    /// Metrics lines to `sink` instead (tests).
+    pub fn with_metrics_sink(mut self, sink: MetricsSink) -> Self {
+        self.emf = Some(sink);
+        self
     }
 
     pub fn rules(&self) -> Option<&RuleSet> {
@@ -138,17 +157,37 @@ impl Authorizer {
         event: &[u8],
         lambda_request_id: Option<&str>,
     ) -> Result<Box<RawValue>, AuthorizerError> {
+        let reason = std::cell::Cell::new("internal");
+        let out = self.handle_inner(event, lambda_request_id, &reason).await;
+        if let Some(sink) = &self.emf {
+            let ts = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            sink(&crate::metrics::emf_line(reason.get(), ts));
+        }
+        out
+    }
+
+    async fn handle_inner(
+        &self,
+        event: &[u8],
+        lambda_request_id: Option<&str>,
+        reason_out: &std::cell::Cell<&'static str>,
+    ) -> Result<Box<RawValue>, AuthorizerError> {
         let event = match AuthorizerEvent::parse(event) {
             Ok(e) => e,
             Err(e) => {
+                // `e` names a category and a position, never input bytes.
                 tracing::error!(
                     request_id = lambda_request_id.unwrap_or(""),
                     decision = "error",
                     reason = "bad_event",
-                    error = %e,
+                    category = e.category(),
+                    detail = %e,
                     "authorizer decision"
                 );
-                return Err(AuthorizerError::Internal(e.to_string()));
+                reason_out.set("bad_event");
+                return Err(AuthorizerError::Internal(format!("bad_event: {e}")));
             }
         };
         let mut log = Decision {
@@ -158,6 +197,7 @@ impl Authorizer {
             path: "",
             rule: "",
             sub: "",
+            reason: reason_out,
         };
 
         let (method, path, arn) = match &event {
@@ -171,11 +211,25 @@ impl Authorizer {
             } => (*method, raw_path.as_ref(), None),
         };
         log.method = method.as_str();
-        log.path = path;
         let Some(segments) = rules::split_path(path) else {
             return Err(log.error("bad_path", "request path does not start with `/`".into()));
         };
-        let segments: Vec<&str> = segments.collect();
+        // REST's methodArn path is already decoded; HTTP API's rawPath is
+        // not: decode per segment so both match rules alike.
+        let decoded: Vec<std::borrow::Cow<'_, str>> = if arn.is_none() {
+            match segments.map(crate::event::decode_segment).collect() {
+                Some(d) => d,
+                None => {
+                    return Err(
+                        log.error("bad_path", "malformed percent-encoding in rawPath".into())
+                    );
+                }
+            }
+        } else {
+            segments.map(std::borrow::Cow::Borrowed).collect()
+        };
+        log.path = path;
+        let segments: Vec<&str> = decoded.iter().map(|s| s.as_ref()).collect();
 
         let winner = self
             .rules
@@ -203,64 +257,159 @@ impl Authorizer {
         };
         log.sub = &claims.sub;
 
+        let outcome = self.decide(&claims, method, &segments, arn);
+        log.rule = match (&self.rules, outcome.rule) {
+            (Some(r), Some(i)) => r.rules()[i].route.as_str(),
+            _ => "",
+        };
+        match outcome.fallback {
+            Fallback::None => {}
+            Fallback::SingleRoute => tracing::warn!(
+                request_id = log.request_id,
+                rule = log.rule,
+                "policy_not_cache_safe: allowing only this methodArn; use a route-aware identity source or TTL 0"
+            ),
+            Fallback::DenyAll => tracing::error!(
+                request_id = log.request_id,
+                "policy would allow a denied route; denying"
+            ),
+        }
+        let verdict = outcome.verdict;
+        let context = ContextRef(&claims);
+        let out = match &outcome.policy {
+            None => serde_json::value::to_raw_value(&SimpleResponse {
+                is_authorized: verdict.is_ok(),
+                context,
+            }),
+            Some(document) => serde_json::value::to_raw_value(&PolicyResponse {
+                principal_id: &claims.sub,
+                policy_document: document.document(),
+                context,
+            }),
+        };
+        let out = out.map_err(|e| log.error("internal", e.to_string()))?;
+        log.decided(verdict);
+        Ok(out)
+    }
+
+    /// The decision for verified claims on a request, and the policy
+    /// returned with it (REST only; `arn: None` is HTTP API v2). This is
+    /// everything the handler does after the verifier, as one pure step so
+    /// that the property tests check exactly what runs. The deciding rule is
+    /// the most specific one admitting the caller's principal type.
+    pub fn decide(
+        &self,
+        claims: &VerifiedClaims,
+        method: rules::Method,
+        segments: &[&str],
+        arn: Option<MethodArn<'_>>,
+    ) -> Outcome {
+        let principal = claims.principal_type();
+        let mut rule = None;
         let (mask, verdict) = match &self.rules {
+            // No rules: any valid user token; a machine token has no route.
+            None if principal == PrincipalType::Machine => (0, Err(Reason::PrincipalNotAllowed)),
             None => (0, Ok(())),
             Some(r) => {
-                let mask = r.entitlements(&claims);
-                let verdict = match winner {
+                let mask = r.entitlements(claims);
+                rule = r.route_for_principal(method, segments, principal);
+                let verdict = match rule {
+                    None if r.any_matches(method, segments) => Err(Reason::PrincipalNotAllowed),
                     None => Err(Reason::NoMatchingRule),
-                    Some((_, i)) if mask & (1 << i) != 0 => Ok(()),
-                    Some((r, i)) => Err(r.rules()[i]
-                        .check(&claims)
+                    Some(i) if mask & (1 << i) != 0 => Ok(()),
+                    Some(i) => Err(r.rules()[i]
+                        .check(claims)
                         .err()
                         .unwrap_or(Reason::NoMatchingRule)),
                 };
                 (mask, verdict)
             }
         };
-        let allowed = verdict.is_ok();
-
-        let context = ContextRef(&claims);
-        let out = match arn {
-            None => serde_json::value::to_raw_value(&SimpleResponse {
-                is_authorized: allowed,
-                context,
-            }),
-            Some(arn) => {
-                let rendered = self.policies.get(self.rules.as_ref(), arn.prefix, mask);
-                let plan = &rendered.plan;
-                let mut document = &*rendered.document;
-                let fallback;
-                // Proven not to happen for an unconflicted plan (see
-                // `policy::Plan::build`); checked anyway where it is cheap,
-                // and always for conflicted plans, failing closed.
-                if allowed && plan.is_conflicted() && !plan.allows(method, &segments) {
-                    tracing::warn!(
-                        request_id = log.request_id,
-                        rule = log.rule,
-                        "policy_not_cache_safe: allowing only this methodArn; use a route-aware identity source or TTL 0"
-                    );
-                    fallback = policy::single_route_document(&arn);
-                    document = &fallback;
-                } else if !allowed && plan.allows(method, &segments) {
-                    tracing::error!(
-                        request_id = log.request_id,
-                        "policy would allow a denied route; denying"
-                    );
-                    fallback = policy::deny_document(arn.prefix);
-                    document = &fallback;
-                }
-                serde_json::value::to_raw_value(&PolicyResponse {
-                    principal_id: &claims.sub,
-                    policy_document: document,
-                    context,
-                })
-            }
+        let Some(arn) = arn else {
+            return Outcome {
+                verdict,
+                rule,
+                policy: None,
+                fallback: Fallback::None,
+            };
         };
-        let out = out.map_err(|e| log.error("internal", e.to_string()))?;
-        log.decided(verdict);
-        Ok(out)
+        if self.rules.is_none() && verdict.is_err() {
+            return Outcome {
+                verdict,
+                rule,
+                policy: Some(PolicyDocument::Owned(policy::deny_document(arn.prefix))),
+                fallback: Fallback::None,
+            };
+        }
+        let allowed = verdict.is_ok();
+        let rendered = self
+            .policies
+            .get(self.rules.as_ref(), principal, arn.prefix, mask);
+        let plan = &rendered.plan;
+        // Proven not to happen for an unconflicted plan (see
+        // `policy::Plan::build`); checked anyway where it is cheap, and
+        // always for conflicted plans, failing closed.
+        let (policy, fallback) =
+            if allowed && plan.is_conflicted() && !plan.allows(method, segments) {
+                (
+                    PolicyDocument::Owned(policy::single_route_document(&arn)),
+                    Fallback::SingleRoute,
+                )
+            } else if !allowed && plan.allows(method, segments) {
+                (
+                    PolicyDocument::Owned(policy::deny_document(arn.prefix)),
+                    Fallback::DenyAll,
+                )
+            } else {
+                (PolicyDocument::Cached(rendered), Fallback::None)
+            };
+        Outcome {
+            verdict,
+            rule,
+            policy: Some(policy),
+            fallback,
+        }
     }
+}
+
+/// What [`Authorizer::decide`] concluded.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Allowed, or the reason it is not.
+    pub verdict: Result<(), Reason>,
+    /// The deciding rule (an index into `AUTH_RULES`), if one matched.
+    pub rule: Option<usize>,
+    /// The `policyDocument` (REST); `None` for HTTP API v2.
+    pub policy: Option<PolicyDocument>,
+    /// Whether the entitlement policy had to be replaced for this request.
+    pub fallback: Fallback,
+}
+
+/// A `policyDocument`: the cached one of the entitlement set, or one built
+/// for this request only.
+#[derive(Debug)]
+pub enum PolicyDocument {
+    Cached(Arc<policy::Rendered>),
+    Owned(Box<RawValue>),
+}
+
+impl PolicyDocument {
+    pub fn document(&self) -> &RawValue {
+        match self {
+            PolicyDocument::Cached(r) => &r.document,
+            PolicyDocument::Owned(d) => d,
+        }
+    }
+}
+
+/// Why the entitlement policy was not returned as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    None,
+    /// Conflicted plan not covering this request: only its `methodArn`.
+    SingleRoute,
+    /// The plan would allow a denied request (never expected): deny all.
+    DenyAll,
 }
 
 /// REST authorizer answer (`REQUEST` and `TOKEN`).
@@ -288,6 +437,7 @@ pub fn context_of(claims: &VerifiedClaims) -> AuthorizerContext {
         client_id: claims.client_id.clone(),
         issuer: claims.issuer.clone(),
         token_use: claims.token_use.as_str().to_owned(),
+        principal_type: claims.principal_type().as_str().to_owned(),
         scope: claims.scopes.join(" "),
         groups: claims.groups.join(" "),
         auth_time: claims.auth_time,
@@ -311,6 +461,7 @@ impl serde::Serialize for ContextRef<'_> {
         m.serialize_entry(keys::CLIENT_ID, &c.client_id)?;
         m.serialize_entry(keys::ISSUER, &c.issuer)?;
         m.serialize_entry(keys::TOKEN_USE, c.token_use.as_str())?;
+        m.serialize_entry(keys::PRINCIPAL_TYPE, c.principal_type().as_str())?;
         // `join` then one string: serde's `collect_str` would go through
         // `fmt` and an escaping adaptor per fragment, several times slower.
         m.serialize_entry(keys::SCOPE, &c.scopes.join(" "))?;
@@ -331,10 +482,13 @@ struct Decision<'a> {
     path: &'a str,
     rule: &'a str,
     sub: &'a str,
+    /// The reason code for the metrics line.
+    reason: &'a std::cell::Cell<&'static str>,
 }
 
 impl Decision<'_> {
     fn unauthorized(&self, reason: Reason, detail: &str) -> AuthorizerError {
+        self.reason.set(reason.as_str());
         tracing::info!(
             request_id = self.request_id,
             event = self.kind,
@@ -349,7 +503,8 @@ impl Decision<'_> {
         AuthorizerError::Unauthorized
     }
 
-    fn error(&self, reason: &str, detail: String) -> AuthorizerError {
+    fn error(&self, reason: &'static str, detail: String) -> AuthorizerError {
+        self.reason.set(reason);
         tracing::error!(
             request_id = self.request_id,
             event = self.kind,
@@ -369,6 +524,8 @@ impl Decision<'_> {
             Ok(()) => ("allow", ""),
             Err(r) => ("deny", r.as_str()),
         };
+        self.reason
+            .set(if reason.is_empty() { "allowed" } else { reason });
         tracing::info!(
             request_id = self.request_id,
             event = self.kind,

@@ -19,12 +19,15 @@
 //!
 //! # Cache policy
 //!
-//! - Embedded sets (`JWKS_JSON`) are loaded at init and used first; they are
-//!   configuration, so they stay usable until a fetch replaces them, even
-//!   past the max age (a refresh is attempted after it).
-//! - A fetched set is *fresh* for `max_age` seconds. Within that age a failed
-//!   refresh keeps it (a fetch failure never revokes a key); past it, the set
-//!   is not used until a refresh succeeds: `jwks_unavailable`.
+//! - Embedded sets (`JWKS_JSON`) are loaded at init and used first, like a
+//!   set fetched at init.
+//! - A set is *fresh* for `max_age` seconds. Past it, a request whose kid
+//!   the set knows is still answered from it at once, and a refresh runs in
+//!   the background (one at a time, respecting the failure backoff): no
+//!   request waits on the endpoint while it has a usable key. While every
+//!   refresh fails the set stays *usable* for `stale_max` seconds more
+//!   (logged at WARN once per backoff window), then the issuer fails closed
+//!   (`jwks_unavailable`) until a refresh succeeds.
 //! - Unknown kid → one refetch, single-flight (one fetch in flight per
 //!   issuer, everyone else waits for its result), at most once per
 //!   `cooldown`. After a failure, no fetch for `backoff` (doubling up to a
@@ -34,6 +37,7 @@
 //!   accepted, a kid republished with new material uses the new material.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
@@ -197,8 +201,6 @@ struct CachedSet {
     keys: KeySet,
     /// When it was loaded (clock seconds).
     loaded_at: i64,
-    /// Embedded by configuration: stays usable past the max age.
-    pinned: bool,
     /// Bumped on every install, so waiters see that someone else refreshed.
     generation: u64,
 }
@@ -207,8 +209,11 @@ impl CachedSet {
     fn fresh(&self, now: i64, max_age: i64) -> bool {
         now < self.loaded_at.saturating_add(max_age)
     }
-    fn usable(&self, now: i64, max_age: i64) -> bool {
-        self.pinned || self.fresh(now, max_age)
+    fn usable(&self, now: i64, s: &JwksSettings) -> bool {
+        now < self
+            .loaded_at
+            .saturating_add(s.max_age_seconds)
+            .saturating_add(s.stale_max_seconds)
     }
 }
 
@@ -237,6 +242,13 @@ pub struct IssuerKeys {
     url: String,
     current: RwLock<Option<Arc<CachedSet>>>,
     fetch: tokio::sync::Mutex<FetchState>,
+    /// A background refresh is running.
+    refreshing: AtomicBool,
+    /// Mirror of the failure backoff, so serving a stale key during an
+    /// outage spawns nothing until the next attempt is due.
+    retry_at: AtomicI64,
+    /// Until when the "serving stale keys" WARN is not repeated.
+    stale_warned_until: AtomicI64,
 }
 
 impl IssuerKeys {
@@ -245,7 +257,6 @@ impl IssuerKeys {
             Arc::new(CachedSet {
                 keys,
                 loaded_at: now,
-                pinned: true,
                 generation: 1,
             })
         });
@@ -253,6 +264,9 @@ impl IssuerKeys {
             url,
             current: RwLock::new(current),
             fetch: tokio::sync::Mutex::new(FetchState::default()),
+            refreshing: AtomicBool::new(false),
+            retry_at: AtomicI64::new(i64::MIN),
+            stale_warned_until: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -269,8 +283,8 @@ impl IssuerKeys {
         }
     }
 
-    fn install(&self, set: CachedSet) {
-        let set = Some(Arc::new(set));
+    fn install(&self, set: Arc<CachedSet>) {
+        let set = Some(set);
         match self.current.write() {
             Ok(mut g) => *g = set,
             Err(p) => *p.into_inner() = set,
@@ -279,25 +293,35 @@ impl IssuerKeys {
 
     /// Finds `kid`, refetching when the rules above allow it.
     pub async fn lookup(
-        &self,
+        self: &Arc<Self>,
         kid: &str,
-        clock: &dyn Clock,
+        clock: &Arc<dyn Clock>,
         settings: &JwksSettings,
-        http: &Fetcher,
+        http: &Arc<Fetcher>,
     ) -> Lookup {
         let max_age = settings.max_age_seconds;
-        // Fast path: a fresh set that knows the kid. No lock beyond a read.
+        let now = clock.now();
+        // Fast path: a set that knows the kid. No lock beyond a read; past
+        // the max age the key is served and the refresh runs behind.
         let seen = self.snapshot();
         if let Some(set) = &seen
-            && set.fresh(clock.now(), max_age)
             && let Some(entry) = set.keys.get(kid)
         {
-            return entry_lookup(entry);
+            if set.fresh(now, max_age) {
+                return entry_lookup(entry);
+            }
+            if set.usable(now, settings) {
+                crate::metrics::STALE_KEYS_SERVED.fetch_add(1, Ordering::Relaxed);
+                self.refresh_behind(now, clock, settings, http);
+                self.warn_stale(now, set, settings);
+                return entry_lookup(entry);
+            }
         }
         let seen_generation = seen.as_ref().map_or(0, |s| s.generation);
 
-        // Slow path, single-flight: one fetch at a time per issuer; whoever
-        // waited re-checks what the previous holder installed.
+        // Slow path (unknown kid, or nothing usable), single-flight: one
+        // fetch at a time per issuer; whoever waited re-checks what the
+        // previous holder installed.
         let mut st = self.fetch.lock().await;
         let now = clock.now();
         let current = self.snapshot();
@@ -307,7 +331,7 @@ impl IssuerKeys {
         {
             return set.keys.get(kid).map_or(Lookup::Unknown, entry_lookup);
         }
-        let usable = current.as_ref().filter(|s| s.usable(now, max_age));
+        let usable = current.as_ref().filter(|s| s.usable(now, settings));
         let known_in_usable = usable.and_then(|s| s.keys.get(kid));
         let fresh = current.as_ref().is_some_and(|s| s.fresh(now, max_age));
         let fallback = || match (usable, known_in_usable) {
@@ -327,23 +351,41 @@ impl IssuerKeys {
         {
             return fallback();
         }
+        match self.attempt(&mut st, now, settings, http).await {
+            Some(keys) => keys.keys.get(kid).map_or(Lookup::Unknown, entry_lookup),
+            None => fallback(),
+        }
+    }
 
+    /// One fetch under the single-flight lock: installs the set, or records
+    /// the failure and its backoff.
+    async fn attempt(
+        &self,
+        st: &mut FetchState,
+        now: i64,
+        settings: &JwksSettings,
+        http: &Fetcher,
+    ) -> Option<Arc<CachedSet>> {
         st.last_attempt = Some(now);
+        crate::metrics::JWKS_FETCHES.fetch_add(1, Ordering::Relaxed);
         match http.fetch(&self.url, settings).await {
             Ok(keys) => {
                 st.consecutive_failures = 0;
                 st.backoff_until = 0;
-                let lookup = keys.get(kid).map_or(Lookup::Unknown, entry_lookup);
-                self.install(CachedSet {
+                self.retry_at.store(i64::MIN, Ordering::Release);
+                let generation = self.snapshot().map_or(0, |c| c.generation) + 1;
+                let set = Arc::new(CachedSet {
                     keys,
                     loaded_at: now,
-                    pinned: false,
-                    generation: seen_generation.max(current.map_or(0, |c| c.generation)) + 1,
+                    generation,
                 });
-                lookup
+                self.install(Arc::clone(&set));
+                Some(set)
             }
             Err(e) => {
+                // The URL is configuration; the error names no token data.
                 tracing::warn!(jwks_url = %self.url, error = %e, "JWKS fetch failed");
+                crate::metrics::JWKS_FETCH_FAILURES.fetch_add(1, Ordering::Relaxed);
                 st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 let doublings = st.consecutive_failures.saturating_sub(1).min(20);
                 let wait = settings
@@ -351,8 +393,75 @@ impl IssuerKeys {
                     .saturating_mul(1_i64 << doublings)
                     .min(settings.failure_backoff_max_seconds);
                 st.backoff_until = now.saturating_add(wait);
-                fallback()
+                self.retry_at.store(st.backoff_until, Ordering::Release);
+                None
             }
+        }
+    }
+
+    /// Starts one background refresh unless one runs or the backoff says
+    /// not yet. Outside a Tokio runtime (never on Lambda) it does nothing.
+    fn refresh_behind(
+        self: &Arc<Self>,
+        now: i64,
+        clock: &Arc<dyn Clock>,
+        settings: &JwksSettings,
+        http: &Arc<Fetcher>,
+    ) {
+        if now < self.retry_at.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (me, clock, settings, http) = (
+            Arc::clone(self),
+            Arc::clone(clock),
+            settings.clone(),
+            Arc::clone(http),
+        );
+        runtime.spawn(async move {
+            {
+                let mut st = me.fetch.lock().await;
+                let now = clock.now();
+                let stale = me
+                    .snapshot()
+                    .is_none_or(|s| !s.fresh(now, settings.max_age_seconds));
+                if stale && now >= st.backoff_until {
+                    me.attempt(&mut st, now, &settings, &http).await;
+                }
+            }
+            me.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// WARN that stale keys are in use, once per backoff window.
+    fn warn_stale(&self, now: i64, set: &CachedSet, settings: &JwksSettings) {
+        let until = self.stale_warned_until.load(Ordering::Acquire);
+        if now < until {
+            return;
+        }
+        let next = self
+            .retry_at
+            .load(Ordering::Acquire)
+            .max(now.saturating_add(settings.failure_backoff_seconds));
+        if self
+            .stale_warned_until
+            .compare_exchange(until, next, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            let fresh_until = set.loaded_at.saturating_add(settings.max_age_seconds);
+            tracing::warn!(
+                jwks_url = %self.url,
+                stale_for_seconds = now.saturating_sub(fresh_until),
+                fails_closed_in_seconds = fresh_until
+                    .saturating_add(settings.stale_max_seconds)
+                    .saturating_sub(now),
+                "serving stale JWKS keys while the refresh fails"
+            );
         }
     }
 }

@@ -15,6 +15,7 @@
 //! - [`event`]: the three authorizer event shapes, parsed leanly.
 //! - [`handler`]: the Lambda handler (`Authorizer`) and the 401/403/500 contract.
 //! - [`logging`]: the one-JSON-line-per-decision log format.
+//! - [`metrics`]: CloudWatch EMF metrics, one line per invocation.
 //! - `testing` (feature `test-util`): real keys and Cognito-shaped tokens for tests.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -26,6 +27,7 @@ pub mod event;
 pub mod handler;
 pub mod jwks;
 pub mod logging;
+pub mod metrics;
 pub mod policy;
 pub mod reason;
 pub mod rules;

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     ))?;
 
     let authorizer = match Authorizer::from_env() {
-        Ok(a) => Arc::new(a),
+        Ok(a) => Arc::new(a.with_metrics(true)),
         Err(e) => {
             tracing::error!(error = %e, "configuration rejected; the function will not start");
             report_init_error(&e.to_string()).await;

@@ -46,6 +46,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::claims::PrincipalType;
 use crate::rules::{Method, RuleMask, RuleSet, Segment};
 
 /// `methodArn`s near API Gateway's 1,600-byte limit must work; anything
@@ -249,6 +250,12 @@ impl Plan {
     ///   cell is kept: a covering more specific rule would decide instead),
     ///   and no deny meets any entitled cell: no spurious 403.
     pub fn build(rules: &RuleSet, mask: RuleMask) -> Self {
+        Self::build_for(rules, PrincipalType::User, mask)
+    }
+
+    /// [`Plan::build`] for one kind of caller: only the rules admitting it
+    /// decide its requests, so only they shadow or are denied.
+    pub fn build_for(rules: &RuleSet, principal: PrincipalType, mask: RuleMask) -> Self {
         let all = rules.rules();
         let entitled = |i: usize| mask & (1 << i) != 0;
         let mut allow = Vec::new();
@@ -264,7 +271,7 @@ impl Plan {
                 // completely (same path, this method): leave the cell out.
                 let covered = (0..all.len()).any(|n| {
                     !entitled(n)
-                        && rules.shadowed_by(n) & (1 << i) != 0
+                        && rules.shadowed_by_in(principal, n) & (1 << i) != 0
                         && all[n].route.method().matches(m)
                         && all[n].route.segments() == rule.route.segments()
                 });
@@ -290,7 +297,7 @@ impl Plan {
             if entitled(n) {
                 continue;
             }
-            let shadowed = rules.shadowed_by(n);
+            let shadowed = rules.shadowed_by_in(principal, n);
             for m in rule.route.method().methods() {
                 if cells
                     .iter()
@@ -411,8 +418,9 @@ pub struct PolicyCache {
     map: RwLock<HashMap<Box<str>, ByMask>>,
 }
 
-/// The rendered policies of one API/stage prefix, per entitlement set.
-type ByMask = HashMap<RuleMask, Arc<Rendered>>;
+/// The rendered policies of one API/stage prefix, per kind of caller and
+/// entitlement set.
+type ByMask = HashMap<(PrincipalType, RuleMask), Arc<Rendered>>;
 
 /// A plan and its `policyDocument` for one prefix.
 #[derive(Debug)]
@@ -425,14 +433,21 @@ const POLICY_CACHE_MAX: usize = 1024;
 
 impl PolicyCache {
     /// `rules: None` means no `AUTH_RULES` (everything for a valid token).
-    pub fn get(&self, rules: Option<&RuleSet>, prefix: &str, mask: RuleMask) -> Arc<Rendered> {
+    pub fn get(
+        &self,
+        rules: Option<&RuleSet>,
+        principal: PrincipalType,
+        prefix: &str,
+        mask: RuleMask,
+    ) -> Arc<Rendered> {
+        let key = (principal, mask);
         if let Ok(map) = self.map.read()
-            && let Some(r) = map.get(prefix).and_then(|m| m.get(&mask))
+            && let Some(r) = map.get(prefix).and_then(|m| m.get(&key))
         {
             return r.clone();
         }
         let plan = match rules {
-            Some(rules) => Plan::build(rules, mask),
+            Some(rules) => Plan::build_for(rules, principal, mask),
             None => Plan::everything(),
         };
         let rendered = Arc::new(Rendered {
@@ -445,7 +460,7 @@ impl PolicyCache {
             }
             map.entry(prefix.into())
                 .or_default()
-                .insert(mask, rendered.clone());
+                .insert(key, rendered.clone());
         }
         rendered
     }
@@ -466,16 +481,13 @@ pub fn evaluate(policy: &Value, method_arn: &str) -> bool {
         Some(s @ Value::Object(_)) => vec![s],
         _ => return false,
     };
-    let strings = |v: Option<&Value>| -> Vec<String> {
+    fn strings(v: Option<&Value>) -> Vec<&str> {
         match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         }
-    };
+    }
     let mut allowed = false;
     for st in statements {
         let unusual = ["NotAction", "NotResource", "Condition"]
@@ -500,15 +512,24 @@ pub fn evaluate(policy: &Value, method_arn: &str) -> bool {
 /// IAM string matching: `*` any run of characters (`/` included), `?` one
 /// character, everything else exact and case-sensitive.
 pub fn iam_glob(pattern: &str, text: &str) -> bool {
+    // Bytes when both are ASCII (every ARN API Gateway sends), else chars,
+    // so `?` always stands for one character.
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    glob(&p, &t, '*', '?')
+}
+
+fn glob<T: Copy + PartialEq>(p: &[T], t: &[T], any: T, one: T) -> bool {
     let (mut i, mut j) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while j < t.len() {
-        if i < p.len() && (p[i] == '?' || (p[i] != '*' && p[i] == t[j])) {
+        if i < p.len() && (p[i] == one || (p[i] != any && p[i] == t[j])) {
             i += 1;
             j += 1;
-        } else if i < p.len() && p[i] == '*' {
+        } else if i < p.len() && p[i] == any {
             star = Some((i, j));
             i += 1;
         } else if let Some((si, sj)) = star {
@@ -519,7 +540,7 @@ pub fn iam_glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[i..].iter().all(|&c| c == '*')
+    p[i..].iter().all(|&c| c == any)
 }
 
 #[cfg(test)]

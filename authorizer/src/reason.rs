@@ -50,6 +50,9 @@ pub enum Reason {
     InsufficientGroup,
     /// `AUTH_RULES` is set and no rule matches the route.
     NoMatchingRule,
+    /// Rules match the route, but none admits this kind of caller (a
+    /// machine token on a user-only route, or the reverse).
+    PrincipalNotAllowed,
 }
 
 impl Reason {
@@ -77,6 +80,7 @@ impl Reason {
             Reason::InsufficientScope => "insufficient_scope",
             Reason::InsufficientGroup => "insufficient_group",
             Reason::NoMatchingRule => "no_matching_rule",
+            Reason::PrincipalNotAllowed => "principal_not_allowed",
         }
     }
 
@@ -121,6 +125,7 @@ mod tests {
             Reason::InsufficientScope,
             Reason::InsufficientGroup,
             Reason::NoMatchingRule,
+            Reason::PrincipalNotAllowed,
         ] {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }

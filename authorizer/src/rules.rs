@@ -24,14 +24,16 @@
 //! **Precedence**: when several rules match a request, the most specific one
 //! decides, independent of the order in the array. Rules are compared
 //! segment by segment from the left, a literal beating `{name}`/`*`; when the
-//! paths tie, a named method beats `ANY`. Two rules can only tie completely
+//! paths tie, a named method beats `ANY`. Rules of different lengths never
+//! match the same request; the order is made total by comparing the segment
+//! count first, and sorted once at start-up. Two rules can only tie completely
 //! if they match exactly the same requests, and that is refused as a
 //! duplicate, so every request has at most one deciding rule.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::claims::{TokenUse, VerifiedClaims};
+use crate::claims::{PrincipalType, TokenUse, VerifiedClaims};
 use crate::reason::Reason;
 
 /// At most this many rules: entitlements are a bit set, and an IAM policy
@@ -187,23 +189,23 @@ impl RoutePattern {
     }
 
     /// Precedence: `Less` means `self` is more specific and decides first.
+    ///
+    /// A total order, the lexicographic order of (segment count, segment
+    /// kinds from the left with literal first, named method before `ANY`).
+    /// The segment count comes first only to make the order total: rules of
+    /// different lengths never match the same request, so how they sort
+    /// against each other decides nothing. Comparing only the common prefix
+    /// (as an earlier version did) is not transitive and let `sort_by` put a
+    /// looser rule first, or abort on more than 20 rules.
     fn specificity_cmp(&self, other: &RoutePattern) -> std::cmp::Ordering {
-        use std::cmp::Ordering;
-        let rank = |s: &Segment| match s {
-            Segment::Literal(_) => 0u8,
-            Segment::Wildcard => 1,
-        };
-        for (a, b) in self.segments.iter().zip(&other.segments) {
-            match rank(a).cmp(&rank(b)) {
-                Ordering::Equal => {}
-                o => return o,
-            }
-        }
-        let m = |x: MethodMatch| match x {
-            MethodMatch::Only(_) => 0u8,
-            MethodMatch::Any => 1,
-        };
-        m(self.method).cmp(&m(other.method))
+        // `false` sorts first: a literal beats a wildcard, `Only` beats `Any`.
+        let wild = |s: &Segment| matches!(s, Segment::Wildcard);
+        let any = |m: MethodMatch| matches!(m, MethodMatch::Any);
+        self.segments
+            .len()
+            .cmp(&other.segments.len())
+            .then_with(|| (self.segments.iter().map(wild)).cmp(other.segments.iter().map(wild)))
+            .then_with(|| any(self.method).cmp(&any(other.method)))
     }
 }
 
@@ -261,6 +263,29 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
         .collect()
 }
 
+/// A rule's `principal`: which kind of caller it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalMatch {
+    /// People signed in to the pool (the default).
+    #[default]
+    User,
+    /// App clients with client-credentials tokens.
+    Machine,
+    Any,
+}
+
+impl PrincipalMatch {
+    pub fn admits(self, p: PrincipalType) -> bool {
+        matches!(
+            (self, p),
+            (PrincipalMatch::Any, _)
+                | (PrincipalMatch::User, PrincipalType::User)
+                | (PrincipalMatch::Machine, PrincipalType::Machine)
+        )
+    }
+}
+
 /// One rule of `AUTH_RULES`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
@@ -270,6 +295,7 @@ pub struct Rule {
     pub groups_any: Vec<String>,
     pub groups_all: Vec<String>,
     pub token_use: TokenUse,
+    pub principal: PrincipalMatch,
 }
 
 impl Rule {
@@ -279,6 +305,9 @@ impl Rule {
     pub fn check(&self, claims: &VerifiedClaims) -> Result<(), Reason> {
         if claims.token_use != self.token_use {
             return Err(Reason::WrongTokenUse);
+        }
+        if !self.principal.admits(claims.principal_type()) {
+            return Err(Reason::PrincipalNotAllowed);
         }
         let has = |list: &[String], name: &String| list.iter().any(|x| x == name);
         if (!self.scopes_any.is_empty() && !self.scopes_any.iter().any(|s| has(&claims.scopes, s)))
@@ -336,17 +365,36 @@ struct RawRule {
     groups_all: Option<Vec<String>>,
     #[serde(default)]
     token_use: Option<TokenUse>,
+    #[serde(default)]
+    principal: Option<PrincipalMatch>,
 }
 
-/// A validated `AUTH_RULES`, with precedence and overlaps worked out once.
+/// A validated `AUTH_RULES`, with precedence and overlaps worked out once,
+/// separately for each kind of caller: a request is decided among the rules
+/// that admit the caller's [`PrincipalType`] only.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    /// Rule indices, most specific first.
+    /// Index 0: users, 1: machines.
+    views: [View; 2],
+}
+
+/// The rules one kind of caller sees.
+#[derive(Debug, Clone, Default)]
+struct View {
+    /// Rule indices admitting this principal type, most specific first.
     order: Vec<usize>,
-    /// `shadows[n]`: the rules that rule `n` overrides on some request
-    /// (`n` is more specific and they overlap). Bit `i` is rule `i`.
+    /// `shadows[n]`: the rules of this view that rule `n` overrides on some
+    /// request (`n` is more specific and they overlap). Bit `i` is rule `i`;
+    /// zero for rules outside the view.
     shadows: Vec<u128>,
+}
+
+const fn view_index(p: PrincipalType) -> usize {
+    match p {
+        PrincipalType::User => 0,
+        PrincipalType::Machine => 1,
+    }
 }
 
 /// A set of rule indices (bit `i` is rule `i`).
@@ -408,27 +456,63 @@ impl RuleSet {
                 groups_any: list("groups_any", r.groups_any)?,
                 groups_all: list("groups_all", r.groups_all)?,
                 token_use: r.token_use.unwrap_or_default(),
+                principal: r.principal.unwrap_or_default(),
             });
+            let rule = &rules[index];
+            if rule.principal != PrincipalMatch::User && rule.token_use == TokenUse::Id {
+                return Err(err(
+                    Some("token_use"),
+                    "`id` with `principal` machine or any: machine tokens are access tokens".into(),
+                ));
+            }
         }
         Self::new(rules)
     }
 
     fn new(rules: Vec<Rule>) -> Result<Self, RulesError> {
+        let user = Self::view(&rules, PrincipalType::User)?;
+        let machine = Self::view(&rules, PrincipalType::Machine)?;
+        // The verifier is told the `token_use` before it knows who calls
+        // (from the users' rule), so a machine rule must not share requests
+        // with a user rule that wants ID tokens.
+        for &m in &machine.order {
+            for &u in &user.order {
+                if rules[u].token_use == TokenUse::Id && rules[m].route.overlaps(&rules[u].route) {
+                    return Err(RulesError::Rule {
+                        index: m,
+                        field: Some("principal"),
+                        problem: format!(
+                            "shares requests with AUTH_RULES[{u}] (`{}`), which wants ID tokens; machine tokens are access tokens",
+                            rules[u].route.as_str()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            rules,
+            views: [user, machine],
+        })
+    }
+
+    fn view(rules: &[Rule], p: PrincipalType) -> Result<View, RulesError> {
         let n = rules.len();
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut order: Vec<usize> = (0..n).filter(|&i| rules[i].principal.admits(p)).collect();
         order.sort_by(|&a, &b| {
             rules[a]
                 .route
                 .specificity_cmp(&rules[b].route)
                 .then(a.cmp(&b))
         });
-        let mut rank = vec![0usize; n];
+        let mut rank = vec![usize::MAX; n];
         for (pos, &i) in order.iter().enumerate() {
             rank[i] = pos;
         }
+        let mut members = order.clone();
+        members.sort_unstable();
         let mut shadows = vec![0u128; n];
-        for a in 0..n {
-            for b in (a + 1)..n {
+        for (x, &a) in members.iter().enumerate() {
+            for &b in &members[x + 1..] {
                 let (ra, rb) = (&rules[a].route, &rules[b].route);
                 if !ra.overlaps(rb) {
                     continue;
@@ -447,23 +531,35 @@ impl RuleSet {
                 }
             }
         }
-        Ok(Self {
-            rules,
-            order,
-            shadows,
-        })
+        Ok(View { order, shadows })
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
-    /// Index of the rule that decides a request, if any.
+    /// Index of the rule that decides a user's request, if any.
     pub fn route_for(&self, method: Method, segments: &[&str]) -> Option<usize> {
-        self.order
+        self.route_for_principal(method, segments, PrincipalType::User)
+    }
+
+    /// Index of the rule that decides a request of this kind of caller.
+    pub fn route_for_principal(
+        &self,
+        method: Method,
+        segments: &[&str],
+        p: PrincipalType,
+    ) -> Option<usize> {
+        self.views[view_index(p)]
+            .order
             .iter()
             .copied()
             .find(|&i| self.rules[i].route.matches(method, segments))
+    }
+
+    /// Whether any rule, for any kind of caller, matches the request.
+    pub fn any_matches(&self, method: Method, segments: &[&str]) -> bool {
+        self.rules.iter().any(|r| r.route.matches(method, segments))
     }
 
     /// The rules these claims satisfy.
@@ -475,8 +571,17 @@ impl RuleSet {
             .fold(0, |m, (i, _)| m | (1 << i))
     }
 
-    /// Rules that `rule` overrides wherever both match.
+    /// Rules that `rule` overrides wherever both match, for users.
     pub fn shadowed_by(&self, rule: usize) -> RuleMask {
-        self.shadows.get(rule).copied().unwrap_or(0)
+        self.shadowed_by_in(PrincipalType::User, rule)
+    }
+
+    /// Rules that `rule` overrides wherever both match, for this kind of caller.
+    pub fn shadowed_by_in(&self, p: PrincipalType, rule: usize) -> RuleMask {
+        self.views[view_index(p)]
+            .shadows
+            .get(rule)
+            .copied()
+            .unwrap_or(0)
     }
 }

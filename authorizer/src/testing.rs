@@ -191,3 +191,22 @@ pub fn id_claims(pool_id: &str, client_id: &str, sub: &str, now: i64) -> Value {
         "email": format!("{sub}@example.com"),
     })
 }
+
+/// Claims shaped like a Cognito client-credentials (or `GetClientToken`)
+/// access token issued at `now`, valid 1 h: `sub` is the app client id, no
+/// `username`, `origin_jti`, `event_id`, `cognito:groups` or `aud`;
+/// `auth_time` equals `iat`; `version` 2.
+pub fn machine_claims(pool_id: &str, client_id: &str, scope: &str, now: i64) -> Value {
+    json!({
+        "sub": client_id,
+        "token_use": "access",
+        "scope": scope,
+        "auth_time": now,
+        "iss": issuer(pool_id),
+        "exp": now + 3600,
+        "iat": now,
+        "version": 2,
+        "jti": format!("jti-{client_id}-{now}"),
+        "client_id": client_id,
+    })
+}

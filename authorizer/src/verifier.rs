@@ -47,7 +47,9 @@ fn reject<T>(reason: Reason, detail: &'static str) -> Result<T, Rejection> {
 
 struct Issuer {
     issuer: String,
-    keys: IssuerKeys,
+    /// Every accepted `iss` of this pool (`ISSUER_FORMAT=both`: two).
+    names: Vec<String>,
+    keys: Arc<IssuerKeys>,
 }
 
 /// The verifier: configuration plus the per-issuer key caches. Build it once
@@ -59,7 +61,7 @@ pub struct Verifier {
     leeway: i64,
     jwks: JwksSettings,
     clock: Arc<dyn Clock>,
-    http: Fetcher,
+    http: Arc<Fetcher>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -92,8 +94,9 @@ impl Verifier {
             .map(|p| {
                 let embedded = embedded_jwks.remove(&p.pool_id);
                 Issuer {
-                    keys: IssuerKeys::new(p.jwks_url, embedded, now),
+                    keys: Arc::new(IssuerKeys::new(p.jwks_url, embedded, now)),
                     issuer: p.issuer,
+                    names: p.issuers,
                 }
             })
             .collect();
@@ -103,13 +106,15 @@ impl Verifier {
             leeway: leeway_seconds,
             jwks,
             clock,
-            http: Fetcher::default(),
+            http: Arc::new(Fetcher::default()),
         }
     }
 
     /// The configured issuers, in `USER_POOL_ID` order.
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.issuers.iter().map(|i| i.issuer.as_str())
+        self.issuers
+            .iter()
+            .flat_map(|i| i.names.iter().map(String::as_str))
     }
 
     /// Full verification; `expected` is the `token_use` the route wants.
@@ -128,13 +133,17 @@ impl Verifier {
             Some(Lite::Str(s)) => s.as_ref(),
             _ => return reject(Reason::InvalidClaims, "iss missing or not a string"),
         };
-        let Some(issuer) = self.issuers.iter().find(|i| i.issuer == iss) else {
+        let Some(issuer) = self
+            .issuers
+            .iter()
+            .find(|i| i.names.iter().any(|n| n == iss))
+        else {
             return reject(Reason::WrongIssuer, "iss is not a configured user pool");
         };
 
         let key = match issuer
             .keys
-            .lookup(&framed.header.kid, &*self.clock, &self.jwks, &self.http)
+            .lookup(&framed.header.kid, &self.clock, &self.jwks, &self.http)
             .await
         {
             Lookup::Found(k) => k,
@@ -157,7 +166,7 @@ impl Verifier {
         }
 
         // From here on the claims are authentic and from `issuer`.
-        self.check_claims(claims, &issuer.issuer, expected)
+        self.check_claims(claims, iss, expected)
     }
 
     fn check_claims(

@@ -59,6 +59,7 @@ fn knobs_override_defaults() {
         ("JWKS_MAX_AGE_SECONDS", "600"),
         ("JWKS_FETCH_TIMEOUT_MS", "250"),
         ("JWKS_MAX_BYTES", "2048"),
+        ("JWKS_STALE_MAX_SECONDS", "0"),
     ])
     .unwrap();
     assert_eq!(c.leeway_seconds, 300);
@@ -69,6 +70,7 @@ fn knobs_override_defaults() {
             failure_backoff_seconds: 2,
             failure_backoff_max_seconds: 8,
             max_age_seconds: 600,
+            stale_max_seconds: 0,
             fetch_timeout: Duration::from_millis(250),
             max_body_bytes: 2048,
         }
@@ -276,6 +278,16 @@ fn refusals_table() {
             "max age below a minute",
             vec![("JWKS_MAX_AGE_SECONDS", "59")],
             "JWKS_MAX_AGE_SECONDS",
+        ),
+        (
+            "stale max negative",
+            vec![("JWKS_STALE_MAX_SECONDS", "-1")],
+            "JWKS_STALE_MAX_SECONDS",
+        ),
+        (
+            "stale max over 30 days",
+            vec![("JWKS_STALE_MAX_SECONDS", "2592001")],
+            "JWKS_STALE_MAX_SECONDS",
         ),
         (
             "backoff cap below base",

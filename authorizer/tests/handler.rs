@@ -592,3 +592,360 @@ async fn conflicted_rules_fall_back_to_the_exact_method_arn_and_never_over_grant
         assert_eq!(allows(&shallow, "GET", path), rules_allow, "{path}");
     }
 }
+
+// ---- issue 9 regressions: route precedence as a total order
+
+/// Issue 9's false Allow: with the old common-prefix comparator a non-admin
+/// token on `GET /users/me/secrets` was allowed by `GET /users/me/{field}`,
+/// and the policy for `GET /users/me` granted `/secrets` through the cache.
+#[tokio::test]
+async fn regression_false_allow_three_rules_of_mixed_lengths() {
+    let rules = r#"[{"route":"GET /users/me/{field}"},{"route":"GET /users/me"},{"route":"ANY /users/me/secrets","groups_any":["admin"]}]"#;
+    let a = authorizer(Some(rules));
+    let user = access("", &[]);
+    let r = a
+        .handle(bearer("GET", "/users/me/secrets", &user))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/users/me/secrets"), "{r}");
+    let r = a.handle(bearer("GET", "/users/me", &user)).await.unwrap();
+    assert!(allows(&r, "GET", "/users/me"));
+    assert!(allows(&r, "GET", "/users/me/name"));
+    assert!(
+        !allows(&r, "GET", "/users/me/secrets"),
+        "cached policy grants /secrets: {r}"
+    );
+    let admin = access("", &["admin"]);
+    let r = a
+        .handle(bearer("GET", "/users/me/secrets", &admin))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/users/me/secrets"));
+}
+
+/// Issue 9's start-up panic: more than 20 valid rules of mixed lengths
+/// made `sort_by` abort ("does not correctly implement a total order").
+/// Every rotation of the array must parse and decide alike.
+#[tokio::test]
+async fn regression_more_than_20_rules_of_mixed_lengths_start_and_decide() {
+    let mut rules: Vec<Value> = Vec::new();
+    for (i, path) in [
+        "/a",
+        "/a/{x}",
+        "/a/b",
+        "/a/b/{y}",
+        "/a/{x}/c",
+        "/a/b/c",
+        "/{x}",
+        "/{x}/b",
+        "/{x}/{y}",
+        "/{x}/b/c",
+        "/a/b/c/d",
+        "/{x}/{y}/{z}",
+        "/a/{x}/{y}/d",
+        "/b",
+        "/b/{x}",
+        "/b/a",
+        "/b/{x}/{y}",
+        "/c/{x}/c",
+        "/c",
+        "/c/c/c/c/c",
+        "/*/*/*/*/*",
+        "/a/*/c/*/e",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let method = ["GET", "ANY"][i % 2];
+        rules.push(json!({"route": format!("{method} {path}"), "groups_any": [format!("g{i}")]}));
+    }
+    assert!(rules.len() > 20);
+    let probes = [
+        "/a",
+        "/a/b",
+        "/a/z",
+        "/z/b",
+        "/a/b/c",
+        "/z/b/c",
+        "/a/b/c/d",
+        "/a/z/z/d",
+        "/c/c/c/c/c",
+        "/a/q/c/q/e",
+        "/z/z/z/z/z",
+        "/b/a",
+        "/b/z/z",
+    ];
+    let mut first: Option<Vec<Option<String>>> = None;
+    for rot in 0..rules.len() {
+        let mut r = rules.clone();
+        r.rotate_left(rot);
+        let set = authorizer::rules::RuleSet::parse(&Value::Array(r).to_string())
+            .expect("valid rules start");
+        let winners: Vec<Option<String>> = probes
+            .iter()
+            .map(|p| {
+                let segs: Vec<&str> = authorizer::rules::split_path(p).unwrap().collect();
+                set.route_for(authorizer::rules::Method::Get, &segs)
+                    .map(|i| set.rules()[i].route.as_str().to_owned())
+            })
+            .collect();
+        match &first {
+            None => first = Some(winners),
+            Some(f) => assert_eq!(f, &winners, "rotation {rot}"),
+        }
+    }
+    let w = first.unwrap();
+    assert_eq!(w[1].as_deref(), Some("GET /a/b"));
+    assert_eq!(w[2].as_deref(), Some("ANY /a/{x}"));
+    assert_eq!(w[4].as_deref(), Some("ANY /a/b/c"));
+    assert_eq!(w[9].as_deref(), Some("ANY /a/*/c/*/e"));
+    assert_eq!(w[10].as_deref(), Some("GET /*/*/*/*/*"));
+}
+
+// ---- issue 9: machine (client-credentials) callers
+
+fn machine(scope: &str) -> String {
+    key().token(&testing::machine_claims(POOL, CLIENT, scope, NOW))
+}
+
+const MACHINE_RULES: &str = r#"[
+  {"route":"GET /notes"},
+  {"route":"GET /admin/users/{sub}/notes","groups_any":["admin"]},
+  {"route":"GET /admin/users/{sub}/notes","principal":"machine","scopes_any":["notes/admin.read"]},
+  {"route":"GET /status","principal":"any"}
+]"#;
+
+#[tokio::test]
+async fn machine_token_on_a_user_route_is_principal_not_allowed() {
+    let a = authorizer(Some(MACHINE_RULES));
+    let m = machine("notes/admin.read");
+    let r = a.handle(bearer("GET", "/notes", &m)).await.unwrap();
+    assert!(!allows(&r, "GET", "/notes"), "{r}");
+    assert_eq!(r["context"]["principalType"], "machine");
+    assert_eq!(r["context"]["sub"], CLIENT);
+    assert_eq!(r["context"]["username"], "");
+    // The machine rule of the same route admits it; the user rule's group
+    // requirement does not apply to it.
+    assert!(allows(&r, "GET", "/admin/users/u1/notes"));
+    assert!(allows(&r, "GET", "/status"));
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &m))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/admin/users/u1/notes"));
+    assert!(!allows(&r, "GET", "/notes"));
+    // Without the scope: the machine rule decides and refuses.
+    let weak = machine("notes/read");
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &weak))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/admin/users/u1/notes"));
+    // Users: `principalType` user, the user rule decides.
+    let admin = access("", &["admin"]);
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &admin))
+        .await
+        .unwrap();
+    assert_eq!(r["context"]["principalType"], "user");
+    assert!(allows(&r, "GET", "/admin/users/u1/notes"));
+    assert!(allows(&r, "GET", "/notes"));
+    let user = access("", &[]);
+    let r = a
+        .handle(bearer("GET", "/admin/users/u1/notes", &user))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/admin/users/u1/notes"));
+}
+
+#[tokio::test]
+async fn machine_decisions_name_their_reason() {
+    use authorizer::claims::PrincipalType;
+    use authorizer::reason::Reason;
+    let a = authorizer(Some(MACHINE_RULES));
+    let v = authorizer::verifier::Verifier::new(
+        {
+            let env: HashMap<&str, String> = [
+                ("USER_POOL_ID", POOL.to_string()),
+                ("APP_CLIENT_IDS", CLIENT.to_string()),
+                ("JWKS_JSON", testing::jwks(&[key()]).to_string()),
+            ]
+            .into_iter()
+            .collect();
+            authorizer::config::VerifierConfig::from_lookup(|k| env.get(k).cloned()).unwrap()
+        },
+        Arc::new(ManualClock::new(NOW)),
+    );
+    let claims = v
+        .verify(
+            &machine("notes/admin.read"),
+            authorizer::claims::TokenUse::Access,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claims.principal_type(), PrincipalType::Machine);
+    let m = authorizer::rules::Method::Get;
+    let cases: &[(&str, Result<(), Reason>)] = &[
+        ("/notes", Err(Reason::PrincipalNotAllowed)),
+        ("/admin/users/u1/notes", Ok(())),
+        ("/status", Ok(())),
+        ("/elsewhere", Err(Reason::NoMatchingRule)),
+    ];
+    for (path, want) in cases {
+        let segs: Vec<&str> = authorizer::rules::split_path(path).unwrap().collect();
+        assert_eq!(a.decide(&claims, m, &segs, None).verdict, *want, "{path}");
+    }
+    // A user token whose `sub` is not its client id, or with a username,
+    // is a user even without groups.
+    let user = v
+        .verify(&access("", &[]), authorizer::claims::TokenUse::Access)
+        .await
+        .unwrap();
+    assert_eq!(user.principal_type(), PrincipalType::User);
+    let mut odd = testing::machine_claims(POOL, CLIENT, "x", NOW);
+    odd["username"] = json!("someone");
+    let odd = v
+        .verify(&key().token(&odd), authorizer::claims::TokenUse::Access)
+        .await
+        .unwrap();
+    assert_eq!(odd.principal_type(), PrincipalType::User);
+    // No AUTH_RULES: every valid user token, no machine token.
+    let open = authorizer(None);
+    assert_eq!(
+        open.decide(&claims, m, &["notes"], None).verdict,
+        Err(Reason::PrincipalNotAllowed)
+    );
+    let r = open
+        .handle(bearer("GET", "/notes", &machine("x")))
+        .await
+        .unwrap();
+    assert!(!allows(&r, "GET", "/notes"));
+    assert!(!allows(&r, "POST", "/anything/else"));
+}
+
+#[test]
+fn principal_refusals_name_the_rule_and_field() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"[{"route":"GET /a","principal":"robot"}]"#,
+            "AUTH_RULES[0]: unknown variant `robot`",
+        ),
+        (
+            r#"[{"route":"GET /a","principal":"machine","token_use":"id"}]"#,
+            "AUTH_RULES[0].token_use: `id` with `principal` machine or any",
+        ),
+        (
+            r#"[{"route":"GET /a","token_use":"id"},{"route":"ANY /{x}","principal":"any"}]"#,
+            "AUTH_RULES[1].principal: shares requests with AUTH_RULES[0] (`GET /a`)",
+        ),
+        (
+            r#"[{"route":"GET /a","principal":"any"},{"route":"GET /a","principal":"machine"}]"#,
+            "AUTH_RULES[1] (`GET /a`) matches exactly the same requests as AUTH_RULES[0]",
+        ),
+    ];
+    for (json, want) in cases {
+        let e = authorizer::rules::RuleSet::parse(json)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(want), "{json}: {e}");
+    }
+    // Same route for users and for machines is two rules, not a duplicate.
+    authorizer::rules::RuleSet::parse(
+        r#"[{"route":"GET /a","principal":"user"},{"route":"GET /a","principal":"machine"}]"#,
+    )
+    .unwrap();
+}
+
+// ---- issue 9: HTTP API v2 paths, and headers that disagree
+
+fn v2_staged(method: &str, stage: &str, raw_path: &str, token: &str) -> Value {
+    let mut e = v2(method, raw_path, Some(&format!("Bearer {token}")));
+    e["requestContext"]["stage"] = json!(stage);
+    e["rawPath"] = json!(raw_path);
+    e
+}
+
+#[tokio::test]
+async fn v2_matches_the_stage_less_percent_decoded_path() {
+    let a = authorizer(Some(RULES));
+    let t = access("notes/read", &[]);
+    let admin = access("", &["admin"]);
+    let cases: &[(&str, &str, &str, &String, bool)] = &[
+        ("GET", "prod", "/prod/notes", &t, true),
+        ("GET", "prod", "/prod/notes/n%201", &t, true),
+        // a literal spelled with escapes is the same literal
+        ("GET", "prod", "/prod/n%6Ftes", &t, true),
+        ("GET", "prod", "/prod/%6E%6F%74%65%73/1", &t, true),
+        // `%2F` stays inside its segment: one `{id}`, not two segments
+        ("GET", "prod", "/prod/notes/a%2Fb", &t, true),
+        ("DELETE", "prod", "/prod/notes/1", &t, false),
+        ("DELETE", "prod", "/prod/notes/1", &admin, true),
+        // the stage name is not a path segment of the route
+        ("GET", "prod", "/prod/prod/notes", &t, false),
+        ("GET", "$default", "/notes", &t, true),
+        ("GET", "$default", "/prod/notes", &t, false),
+        // the stage only as a whole leading segment
+        ("GET", "pro", "/prod/notes", &t, false),
+        ("ANY", "prod", "/prod/notes", &t, false),
+    ];
+    for (method, stage, path, token, want) in cases {
+        let event = v2_staged(method, stage, path, token);
+        let r = a.handle(event).await;
+        match r {
+            Ok(r) => assert_eq!(r["isAuthorized"], *want, "{method} {stage} {path}: {r}"),
+            Err(e) => assert!(!want, "{method} {stage} {path}: {e}"),
+        }
+    }
+    for bad in ["/prod/notes/%zz", "/prod/notes/%4", "/prod/notes/%ff"] {
+        let err = a
+            .handle(v2_staged("GET", "prod", bad, &t))
+            .await
+            .unwrap_err();
+        assert_eq!(err, AuthorizerError::Internal("bad_path".into()), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn headers_and_multi_value_headers_must_agree() {
+    let a = authorizer(Some(RULES));
+    let t = access("notes/read", &[]);
+    let other = access("notes/read notes/write", &[]);
+    let b = |x: &str| format!("Bearer {x}");
+    let rest = |single: Option<&str>, multi: Value| {
+        let mut e = bearer("GET", "/notes", "unused");
+        match single {
+            Some(s) => e["headers"] = json!({"Authorization": s}),
+            None => e["headers"] = json!({}),
+        }
+        e["multiValueHeaders"] = multi;
+        e
+    };
+    // agreeing: allowed
+    let r = a
+        .handle(rest(Some(&b(&t)), json!({"Authorization": [b(&t)]})))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/notes"));
+    let r = a
+        .handle(rest(Some(&b(&t)), json!({"accept": ["*/*"]})))
+        .await
+        .unwrap();
+    assert!(allows(&r, "GET", "/notes"));
+    // disagreeing, repeated, or only in one of them: 401
+    for (single, multi) in [
+        (Some(b(&t)), json!({"Authorization": [b(&other)]})),
+        (Some(b(&t)), json!({"authorization": [b(&other)]})),
+        (Some(b(&t)), json!({"Authorization": [b(&t), b(&t)]})),
+        (Some(b(&t)), json!({"Authorization": [b(&other), b(&t)]})),
+        (None, json!({"Authorization": [b(&t)]})),
+    ] {
+        unauthorized(&a, rest(single.as_deref(), multi)).await;
+    }
+    // HTTP API v2 too
+    let mut e = v2("GET", "/notes", Some(&b(&t)));
+    e["multiValueHeaders"] = json!({"authorization": [b(&other)]});
+    unauthorized(&a, e).await;
+    let mut e = v2("GET", "/notes", Some(&b(&t)));
+    e["multiValueHeaders"] = json!({"authorization": [b(&t)]});
+    assert_eq!(a.handle(e).await.unwrap()["isAuthorized"], true);
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authorizer::claims::TokenUse;
-use authorizer::clock::ManualClock;
+use authorizer::clock::{Clock as _, ManualClock};
 use authorizer::reason::Reason;
 use authorizer::testing::{self, TestKey};
 use authorizer::verifier::Verifier;
@@ -405,7 +405,21 @@ async fn fetched_set_replaces_embedded_set() {
     assert_eq!(reason(&v, &tok(&k.k1)).await, Some(KidUnknown));
 }
 
-/// E7: after the max age the set is refreshed even without an unknown kid.
+/// Polls (real time, the clock stands still) until `f` holds: background
+/// refreshes run on the test's runtime.
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
+    for _ in 0..400 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// E7: after the max age the set is refreshed even without an unknown kid,
+/// in the background: the request that finds it stale is answered at once
+/// from the keys in hand.
 #[tokio::test]
 async fn max_age_refreshes_and_drops_removed_key() {
     let k = keys();
@@ -419,20 +433,54 @@ async fn max_age_refreshes_and_drops_removed_key() {
     accept(&v, &late, TokenUse::Access).await;
     assert_eq!(server.hits(), 1, "still fresh");
     clock.advance(1);
-    assert_eq!(reason(&v, &late).await, Some(KidUnknown));
-    assert_eq!(server.hits(), 2, "refreshed at max age");
+    accept(&v, &late, TokenUse::Access).await;
+    eventually("refreshed at max age", || async {
+        reason(&v, &late).await == Some(KidUnknown)
+    })
+    .await;
+    assert_eq!(server.hits(), 2, "one background refresh");
 }
 
+/// Issue 9: with the endpoint unreachable (a VPC without internet), a known
+/// kid never waits on it — not after the max age, not after each backoff
+/// window — for `JWKS_STALE_MAX_SECONDS`; then the issuer fails closed.
 #[tokio::test]
-async fn max_age_is_configurable() {
+async fn stale_keys_are_served_without_waiting_then_fail_closed() {
     let k = keys();
-    let server = JwksServer::start(Mode::Json(testing::jwks(&[&k.k1]))).await;
+    let server = JwksServer::start(Mode::Delay(
+        std::time::Duration::from_secs(30),
+        json!({"keys": []}),
+    ))
+    .await;
     let clock = clock();
-    let v = cold(&server, &clock, &[("JWKS_MAX_AGE_SECONDS", "120")]);
-    accept(&v, &tok(&k.k1), TokenUse::Access).await;
-    clock.advance(120);
-    accept(&v, &tok(&k.k1), TokenUse::Access).await;
-    assert_eq!(server.hits(), 2);
+    let mut pairs = standard_pairs(&server.url());
+    pairs.push(("JWKS_FETCH_TIMEOUT_MS", "1500".into()));
+    pairs.push(("JWKS_STALE_MAX_SECONDS", "7200".into()));
+    let v = verifier(&pairs, &clock);
+    for step in [3600, 1, 5, 10, 20, 40, 60, 600, 3000, 3463] {
+        clock.advance(step);
+        let t = k.k1.token(&access(clock.now()));
+        let started = std::time::Instant::now();
+        accept(&v, &t, TokenUse::Access).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(1000),
+            "a request waited on the JWKS endpoint at +{}",
+            clock.now() - NOW
+        );
+    }
+    assert_eq!(clock.now(), NOW + 3600 + 7199);
+    // One second later the set is past max age + stale max: closed.
+    clock.advance(1);
+    let t = k.k1.token(&access(clock.now()));
+    eventually("fails closed", || async {
+        reason(&v, &t).await == Some(JwksUnavailable)
+    })
+    .await;
+    // Recovery: the endpoint answers again, the next attempt installs keys.
+    server.set(Mode::Json(testing::jwks(&[&k.k1])));
+    clock.advance(60);
+    let t = k.k1.token(&access(clock.now()));
+    accept(&v, &t, TokenUse::Access).await;
 }
 
 /// E8: the same kid republished with new material: the new one is used.
@@ -448,19 +496,25 @@ async fn same_kid_new_material_uses_new_material() {
     clock.advance(3600);
     let old = k.k1.token(&access(NOW + 3600));
     let new = k1_new.token(&access(NOW + 3600));
-    assert_eq!(reason(&v, &old).await, Some(BadSignature));
+    // The stale set answers while the refresh runs behind.
+    accept(&v, &old, TokenUse::Access).await;
+    eventually("new material installed", || async {
+        reason(&v, &old).await == Some(BadSignature)
+    })
+    .await;
     accept(&v, &new, TokenUse::Access).await;
     assert_eq!(server.hits(), 2);
 }
 
-/// The stale-key rule: within the max age a failed refresh keeps the keys;
-/// past it, nothing is accepted until a refresh succeeds.
+/// The stale-key rule: a failed refresh keeps the keys within the max age
+/// and for `JWKS_STALE_MAX_SECONDS` past it; after that nothing is accepted
+/// until a refresh succeeds.
 #[tokio::test]
-async fn failed_refresh_keeps_keys_only_within_max_age() {
+async fn failed_refresh_keeps_keys_only_within_max_age_and_stale_max() {
     let k = keys();
     let server = JwksServer::start(Mode::Json(testing::jwks(&[&k.k1]))).await;
     let clock = clock();
-    let v = cold(&server, &clock, &[]);
+    let v = cold(&server, &clock, &[("JWKS_STALE_MAX_SECONDS", "0")]);
     accept(&v, &tok(&k.k1), TokenUse::Access).await;
     server.set(Mode::Status(500));
     clock.advance(100);
@@ -492,8 +546,8 @@ async fn failed_refresh_keeps_keys_only_within_max_age() {
     assert_eq!(server.hits(), 4);
 }
 
-/// Embedded keys are configuration: past the max age a refresh is tried,
-/// but if it fails they stay in use.
+/// Embedded keys: past the max age a refresh is tried in the background;
+/// if it fails they stay in use (up to `JWKS_STALE_MAX_SECONDS`).
 #[tokio::test]
 async fn embedded_keys_survive_failed_refresh_past_max_age() {
     let k = keys();
@@ -503,8 +557,10 @@ async fn embedded_keys_survive_failed_refresh_past_max_age() {
     clock.advance(3600);
     let t = k.k1.token(&access(NOW + 3600));
     accept(&v, &t, TokenUse::Access).await;
-    assert_eq!(server.hits(), 1, "a refresh was attempted");
+    eventually("a refresh was attempted", || async { server.hits() == 1 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     accept(&v, &t, TokenUse::Access).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(server.hits(), 1, "and is backed off");
 }
 
@@ -645,4 +701,19 @@ fn key_set_from_slice() {
     );
     let empty = KeySet::from_slice(br#"{"keys":[]}"#).unwrap();
     assert!(empty.is_empty());
+}
+
+#[tokio::test]
+async fn max_age_is_configurable() {
+    let k = keys();
+    let server = JwksServer::start(Mode::Json(testing::jwks(&[&k.k1]))).await;
+    let clock = clock();
+    let v = cold(&server, &clock, &[("JWKS_MAX_AGE_SECONDS", "120")]);
+    accept(&v, &tok(&k.k1), TokenUse::Access).await;
+    clock.advance(119);
+    accept(&v, &tok(&k.k1), TokenUse::Access).await;
+    assert_eq!(server.hits(), 1);
+    clock.advance(1);
+    accept(&v, &tok(&k.k1), TokenUse::Access).await;
+    eventually("refreshed at 120 s", || async { server.hits() == 2 }).await;
 }

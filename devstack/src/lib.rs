@@ -17,6 +17,7 @@
 //! - [`gateway`]: the local API Gateway (REST semantics of a Lambda REQUEST
 //!   authorizer and proxy integrations).
 //! - [`stack`]: all of the above started together.
+//! - [`sam_local`]: what `sam local invoke` must answer for each sample event.
 //! - [`demo`]: the narrated sign-in → API flow.
 
 pub mod cognito;
@@ -26,5 +27,6 @@ pub mod gateway;
 pub mod invoke;
 pub mod policy;
 pub mod provision;
+pub mod sam_local;
 pub mod stack;
 pub mod template;

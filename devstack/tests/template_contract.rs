@@ -41,8 +41,9 @@ const HANDLER_ROUTES: [(&str, &str); 9] = [
 const PUBLIC_ROUTE: (&str, &str) = ("GET", "/health");
 
 /// Variables the code reads that the template deliberately does not set.
-const AUTHORIZER_DEFAULTED: [(&str, &str); 10] = [
+const AUTHORIZER_DEFAULTED: [(&str, &str); 11] = [
     ("RUST_LOG", LOG_FILTER),
+    ("JWKS_STALE_MAX_SECONDS", "safe default (one day)"),
     (
         "JWKS_URL",
         "local stand-ins only; in AWS the pool's own JWKS URL is derived",
@@ -292,11 +293,25 @@ fn auth_rules_parse_with_the_authorizers_parser_and_cover_every_protected_route(
             "AUTH_RULES should name {method} {resource} explicitly"
         );
     }
+    // Users' rules: one per protected route. Machine rules (issue 9) only
+    // for the admin listing, scoped.
+    let (users, machines): (Vec<&Json>, Vec<&Json>) = parsed
+        .iter()
+        .partition(|r| r.get("principal").is_none_or(|p| p == "user"));
     assert_eq!(
-        parsed.len(),
+        users.len(),
         HANDLER_ROUTES.len() - 1,
         "one rule per protected route, no strays"
     );
+    for m in machines {
+        assert_eq!(m["route"], "GET /admin/users/{sub}/notes", "{m}");
+        assert_eq!(m["principal"], "machine", "{m}");
+        assert_eq!(
+            m["scopes_any"],
+            serde_json::json!(["notes/admin.read"]),
+            "{m}"
+        );
+    }
 }
 
 /// Uppercase `SNAKE_CASE` string literals in the Rust files under `dir`:
@@ -387,7 +402,16 @@ fn every_variable_the_authorizer_reads_is_declared() {
     let t = template();
     let env = &resource(&t, "AuthorizerFunction")["Properties"]["Environment"]["Variables"];
     assert!(is_ref_to(&env["USER_POOL_ID"], "UserPool"));
-    assert!(is_ref_to(&env["APP_CLIENT_IDS"], "UserPoolClient"));
+    // `!If [HasMachineClient, !Join [",", [web, machine]], !Ref UserPoolClient]`.
+    let ids = &env["APP_CLIENT_IDS"];
+    let branches = tag(ids, "If").and_then(Value::as_sequence);
+    match branches {
+        Some(b) => {
+            assert_eq!(b[0].as_str(), Some("HasMachineClient"));
+            assert!(is_ref_to(&b[2], "UserPoolClient"));
+        }
+        None => assert!(is_ref_to(ids, "UserPoolClient")),
+    }
 }
 
 #[test]

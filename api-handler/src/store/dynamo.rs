@@ -255,16 +255,25 @@ fn reason_is(r: Option<&CancellationReason>, code: &str) -> bool {
     r.and_then(CancellationReason::code) == Some(code)
 }
 
-/// The condition and values for an `If-Match`, on attribute `#v`.
-fn version_condition(
-    expected: Option<IfMatch>,
-    values: &mut Item,
-) -> Result<&'static str, StoreError> {
+/// The condition and values for an `If-Match`, on attribute `#v`. A list
+/// becomes `IN` (at most [`crate::model::MAX_CONDITION_TAGS`] operands, as
+/// DynamoDB allows 100); a list that can match no version still names an
+/// existing item, so a failed check tells 412 (item returned) from 404.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html>
+fn version_condition(expected: Option<&IfMatch>, values: &mut Item) -> Result<String, StoreError> {
     Ok(match expected {
-        None | Some(IfMatch::Any) => "attribute_exists(PK)",
-        Some(IfMatch::Version(v)) => {
-            values.insert(":expected".into(), ser(v)?);
-            "attribute_exists(PK) AND #v = :expected"
+        None | Some(IfMatch::Any) => "attribute_exists(PK)".into(),
+        Some(IfMatch::OneOf(vs)) if vs.is_empty() => {
+            "attribute_exists(PK) AND attribute_not_exists(PK)".into()
+        }
+        Some(IfMatch::OneOf(vs)) => {
+            let mut names = Vec::with_capacity(vs.len());
+            for (i, v) in vs.iter().enumerate() {
+                let name = format!(":e{i}");
+                values.insert(name.clone(), ser(v)?);
+                names.push(name);
+            }
+            format!("attribute_exists(PK) AND #v IN ({})", names.join(", "))
         }
     })
 }
@@ -425,7 +434,7 @@ impl NoteStore for DynamoStore {
         updated_at: &str,
     ) -> Result<WriteOutcome<Note>, StoreError> {
         let mut values = Item::new();
-        let condition = version_condition(Some(expected), &mut values)?;
+        let condition = version_condition(Some(&expected), &mut values)?;
         values.insert(":t".into(), ser(&content.title)?);
         values.insert(":b".into(), ser(&content.body)?);
         values.insert(":g".into(), ser(&content.tags)?);
@@ -482,7 +491,7 @@ impl NoteStore for DynamoStore {
         expected: Option<IfMatch>,
     ) -> Result<WriteOutcome<()>, StoreError> {
         let mut values = Item::new();
-        let condition = version_condition(expected, &mut values)?;
+        let condition = version_condition(expected.as_ref(), &mut values)?;
         let mut del = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(ser_item(Key::note(owner, id))?))

@@ -31,11 +31,8 @@ impl MemoryStore {
     }
 }
 
-fn matches(expected: IfMatch, note: &Note) -> bool {
-    match expected {
-        IfMatch::Any => true,
-        IfMatch::Version(v) => v == note.version,
-    }
+fn matches(expected: &IfMatch, note: &Note) -> bool {
+    expected.matches(note.version)
 }
 
 impl NoteStore for MemoryStore {
@@ -117,7 +114,7 @@ impl NoteStore for MemoryStore {
         else {
             return Ok(WriteOutcome::NotFound);
         };
-        if !matches(expected, note) {
+        if !matches(&expected, note) {
             return Ok(WriteOutcome::VersionMismatch);
         }
         note.title = content.title.clone();
@@ -142,7 +139,7 @@ impl NoteStore for MemoryStore {
             return Ok(WriteOutcome::NotFound);
         };
         if let Some(e) = expected
-            && !matches(e, note)
+            && !matches(&e, note)
         {
             return Ok(WriteOutcome::VersionMismatch);
         }

@@ -138,6 +138,21 @@ fn render(key: &TestKey, auth_rules: &str) -> Vec<(String, String)> {
         "authorizer/http-v2-expired.json".into(),
         pretty(&http_v2(&tokens.expired, "GET", "/notes")),
     ));
+    // A named stage: `rawPath` carries the stage prefix and is not
+    // percent-decoded; the authorizer matches `GET /notes/{id}` on the
+    // stage-less, decoded path (issue 9).
+    let mut staged = http_v2(&tokens.alice_access, "GET", "/prod/notes/n%201");
+    staged["routeArn"] = json!(format!(
+        "arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/prod/GET/notes/n%201"
+    ));
+    staged["routeKey"] = json!("GET /notes/{id}");
+    staged["requestContext"]["routeKey"] = json!("GET /notes/{id}");
+    staged["requestContext"]["stage"] = json!("prod");
+    staged["pathParameters"] = json!({"id": "n 1"});
+    files.push((
+        "authorizer/http-v2-stage-allow.json".into(),
+        pretty(&staged),
+    ));
 
     let jwks_json = serde_json::to_string(&jwks(&[key])).unwrap_or_default();
     // `sam local invoke --env-vars`: only variables the template declares
