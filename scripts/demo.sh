@@ -11,6 +11,7 @@ if [[ -f $state ]]; then
   api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiUrl"])' "$state")
   if curl -fs "$api/health" >/dev/null 2>&1; then
     cargo build --quiet -p devstack --bin devstack
+    cargo build --quiet -p client --bin notes   # the demo's user side
     exec "${CARGO_TARGET_DIR:-$root/target}/debug/devstack" demo
   fi
 fi

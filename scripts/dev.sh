@@ -19,6 +19,7 @@ echo "==> building devstack, authorizer and api-handler (debug)" >&2
 cargo build --quiet --bin devstack
 cargo build --quiet --bin authorizer
 cargo build --quiet --bin api-handler
+cargo build --quiet -p client --bin notes   # the client (make demo uses it)
 
 # with-moto.sh stops moto when devstack exits (Ctrl-C included); devstack
 # stops cargo lambda watch and the functions it started.

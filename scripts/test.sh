@@ -10,8 +10,8 @@ export PATH="$PWD/.venv/bin:$PATH"   # cargo-lambda (and its zig) for the tests 
 step() { printf '\n==> %s\n' "$*" >&2; }
 start=$SECONDS
 
-step "Python tools (moto, cargo-lambda, cfn-lint, aws-sam-cli, checkov) in .venv / .venv-sam / .venv-checkov"
-scripts/venv.sh --sam --checkov
+step "Python tools (moto, cargo-lambda, cfn-lint, aws-sam-cli, checkov, pycognito) in .venv / .venv-sam / .venv-checkov / .venv-client"
+scripts/venv.sh --sam --checkov --client
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -59,6 +59,8 @@ pub fn store_failure(e: &StoreError) -> ApiError {
 pub struct App<S> {
     pub store: S,
     pub config: Config,
+    /// Signed-out sessions (`TOKEN_REVOCATION`); off unless set.
+    pub revocations: crate::revocation::Revocations,
 }
 
 #[derive(Serialize)]
@@ -101,7 +103,17 @@ fn note_reply(status: u16, note: &Note, location: Option<String>) -> Result<Repl
 
 impl<S: NoteStore> App<S> {
     pub fn new(store: S, config: Config) -> Self {
-        Self { store, config }
+        Self {
+            store,
+            config,
+            revocations: crate::revocation::Revocations::Off,
+        }
+    }
+
+    /// Turns on `POST /signout` and the signed-out check.
+    pub fn with_revocations(mut self, r: crate::revocation::Revocations) -> Self {
+        self.revocations = r;
+        self
     }
 
     pub fn health() -> Result<Reply, ApiError> {

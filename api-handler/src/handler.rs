@@ -159,6 +159,10 @@ async fn dispatch<S: NoteStore>(
     // The partition comes from the authorizer's `sub` and nothing else.
     let owner = Owner::parse(&caller.sub)
         .map_err(|_| ApiError::new(401, "unauthorized", "the caller's sub is not usable"))?;
+    // Token revocation (issue 11): a signed-out session is refused.
+    if app.revocations.is_revoked(caller, now).await? {
+        return Err(crate::revocation::revoked().into());
+    }
     match *r {
         Route::Health => Ok(App::<S>::health()?),
         Route::Me => app.me(caller, &owner).await,
@@ -219,6 +223,7 @@ async fn dispatch<S: NoteStore>(
             let (limit, cursor) = page_params(req)?;
             app.list(&target, limit, cursor).await
         }
+        Route::Signout => crate::revocation::signout(&app.revocations, caller, now).await,
     }
 }
 

@@ -14,6 +14,8 @@
 //! - [`error`]: the JSON error shape and codes.
 //! - [`json`]: request bodies as JSON with unique object keys.
 //! - [`config`]: environment configuration, read once at init.
+//! - [`revocation`]: `POST /signout` and refusing signed-out sessions
+//!   (`TOKEN_REVOCATION`).
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -25,6 +27,7 @@ pub mod error;
 pub mod handler;
 pub mod json;
 pub mod model;
+pub mod revocation;
 pub mod routes;
 pub mod store;
 

@@ -26,7 +26,16 @@ async fn main() -> Result<(), Error> {
         aws_sdk_dynamodb::Client::new(&sdk),
         config.table_name.clone(),
     );
-    let app = App::new(store, config);
+    let revocation = api_handler::revocation::enabled_from_lookup(|k| std::env::var(k).ok())
+        .map_err(|e| format!("configuration error: {e}"))?;
+    let mut app = App::new(store, config);
+    if revocation {
+        let table = app.config.table_name.clone();
+        app = app.with_revocations(api_handler::revocation::Revocations::Dynamo {
+            client: aws_sdk_dynamodb::Client::new(&sdk),
+            table,
+        });
+    }
     let app = &app;
     run(service_fn(move |event: LambdaEvent<_>| handle(app, event))).await
 }

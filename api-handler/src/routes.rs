@@ -15,6 +15,8 @@ pub enum Route<'a> {
     ReplaceNote(&'a str),
     DeleteNote(&'a str),
     AdminListNotes(&'a str),
+    /// Token revocation (issue 11).
+    Signout,
 }
 
 impl Route<'_> {
@@ -29,6 +31,7 @@ impl Route<'_> {
             Route::ReplaceNote(_) => "PUT /notes/{id}",
             Route::DeleteNote(_) => "DELETE /notes/{id}",
             Route::AdminListNotes(_) => "GET /admin/users/{sub}/notes",
+            Route::Signout => "POST /signout",
         }
     }
 
@@ -80,6 +83,8 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, ApiError> 
             _ => Err(method_not_allowed("GET, PUT, DELETE")),
         },
         ["admin", "users", sub, "notes"] if !sub.is_empty() => get_only(Route::AdminListNotes(sub)),
+        ["signout"] if method == Method::POST => Ok(Route::Signout),
+        ["signout"] => Err(method_not_allowed("POST")),
         _ => Err(ApiError::new(404, "route_not_found", "no such route")),
     }
 }

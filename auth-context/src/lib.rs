@@ -41,6 +41,11 @@ pub mod keys {
     pub const ORIGIN_JTI: &str = "originJti";
     /// Set by API Gateway itself from the authorizer's `principalId`.
     pub const PRINCIPAL_ID: &str = "principalId";
+
+    // --- token revocation (issue 11)
+    /// The token's `exp`, decimal seconds since the epoch (string): how long
+    /// a sign-out of this session must be remembered.
+    pub const EXPIRES_AT: &str = "expiresAt";
 }
 
 /// The verified caller, as the authorizer hands it to the backend.
@@ -76,6 +81,33 @@ pub struct AuthorizerContext {
     /// Empty when the token has no `origin_jti`.
     #[serde(rename = "originJti")]
     pub origin_jti: String,
+    // --- token revocation (issue 11)
+    /// The token's `exp` (seconds since the epoch); 0 when absent. Travels
+    /// as a decimal string (auth-context contract).
+    #[serde(rename = "expiresAt", with = "decimal_string", default)]
+    pub expires_at: i64,
+}
+
+/// `expiresAt` is a decimal string in the context; read either form.
+mod decimal_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        Ok(super::seconds(&serde_json::Value::deserialize(d)?))
+    }
+}
+
+/// Seconds from a context value (number or decimal string); 0 otherwise.
+fn seconds(v: &Value) -> i64 {
+    match v {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// Why a backend could not read a caller from the request context.
@@ -174,6 +206,7 @@ impl AuthorizerContext {
             groups: text(keys::GROUPS),
             auth_time,
             origin_jti: text(keys::ORIGIN_JTI),
+            expires_at: fields.get(keys::EXPIRES_AT).map_or(0, seconds),
         })
     }
 }
@@ -194,6 +227,7 @@ mod tests {
             groups: "admin users".into(),
             auth_time: 1_700_000_000,
             origin_jti: "o-1".into(),
+            expires_at: 1_700_003_600,
         }
     }
 
@@ -214,6 +248,7 @@ mod tests {
             keys::GROUPS,
             keys::AUTH_TIME,
             keys::ORIGIN_JTI,
+            keys::EXPIRES_AT,
         ];
         expected.sort_unstable();
         assert_eq!(names, expected);
@@ -304,6 +339,45 @@ mod tests {
                 .unwrap()
                 .principal_type,
             ""
+        );
+    }
+}
+
+// --- token revocation (issue 11)
+#[cfg(test)]
+mod revocation_tests {
+    use super::*;
+
+    #[test]
+    fn expires_at_travels_as_a_decimal_string_and_reads_back_from_either_form() {
+        let ctx = AuthorizerContext {
+            sub: "s".into(),
+            expires_at: 1_800_000_123,
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&ctx).unwrap();
+        assert_eq!(v[keys::EXPIRES_AT], Value::String("1800000123".into()));
+        let mut fields: HashMap<String, Value> = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            AuthorizerContext::from_fields(&fields).unwrap().expires_at,
+            1_800_000_123
+        );
+        fields.insert(keys::EXPIRES_AT.into(), Value::from(1_800_000_124_i64));
+        assert_eq!(
+            AuthorizerContext::from_fields(&fields).unwrap().expires_at,
+            1_800_000_124
+        );
+        for bad in [Value::Null, Value::String("soon".into()), Value::Bool(true)] {
+            fields.insert(keys::EXPIRES_AT.into(), bad);
+            assert_eq!(
+                AuthorizerContext::from_fields(&fields).unwrap().expires_at,
+                0
+            );
+        }
+        fields.remove(keys::EXPIRES_AT);
+        assert_eq!(
+            AuthorizerContext::from_fields(&fields).unwrap().expires_at,
+            0
         );
     }
 }

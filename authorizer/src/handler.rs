@@ -442,6 +442,7 @@ pub fn context_of(claims: &VerifiedClaims) -> AuthorizerContext {
         groups: claims.groups.join(" "),
         auth_time: claims.auth_time,
         origin_jti: claims.origin_jti.clone().unwrap_or_default(),
+        expires_at: claims.exp,
     }
 }
 
@@ -467,6 +468,8 @@ impl serde::Serialize for ContextRef<'_> {
         m.serialize_entry(keys::GROUPS, &c.groups.join(" "))?;
         m.serialize_entry(keys::AUTH_TIME, &c.auth_time)?;
         m.serialize_entry(keys::ORIGIN_JTI, c.origin_jti.as_deref().unwrap_or(""))?;
+        // Token revocation (issue 11): how long a sign-out must be remembered.
+        m.serialize_entry(keys::EXPIRES_AT, &c.exp.to_string())?;
         m.end()
     }
 }

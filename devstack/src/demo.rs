@@ -1,7 +1,12 @@
 //! The seed's flow as a narrated script against a running stack: every step
 //! prints what it does, what it expected and what it got, and the run fails
-//! when any step does not behave.
+//! when any step does not behave. The user's side is the `notes` client
+//! (client/), run as a subprocess, ending with a sign-out after which the
+//! old access token gets 401.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -122,17 +127,173 @@ fn step_err(step: &str) -> impl FnOnce(String) -> DemoError + '_ {
     }
 }
 
-/// Runs the narrated flow. `users` must belong to the same stack as `api_url`.
+/// The `notes` client (client/), run as a person would: its own private
+/// config and token store, `--offline` against this stack.
+struct Client {
+    bin: PathBuf,
+    home: PathBuf,
+}
+
+impl Client {
+    fn new(bin: &Path, base: &Path, name: &str, root: &Path) -> Result<Self, DemoError> {
+        let home = base.join(name);
+        std::fs::create_dir_all(&home).map_err(|e| step_err("client home")(e.to_string()))?;
+        let c = Self {
+            bin: bin.to_owned(),
+            home,
+        };
+        let root = root.to_string_lossy().into_owned();
+        c.run(&["--offline", "--root", &root, "configure"], "", &[])?;
+        Ok(c)
+    }
+
+    /// Runs `notes ARGS` with `stdin`; its stdout, or the step's error.
+    fn run(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Result<String, DemoError> {
+        let out = self.output(args, stdin, env)?;
+        if out.0 {
+            Ok(out.1)
+        } else {
+            Err(step_err("notes")(format!(
+                "notes {}: {}",
+                args.join(" "),
+                out.2.trim()
+            )))
+        }
+    }
+
+    /// (success, stdout, stderr)
+    fn output(
+        &self,
+        args: &[&str],
+        stdin: &str,
+        env: &[(&str, &str)],
+    ) -> Result<(bool, String, String), DemoError> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("XDG_STATE_HOME", self.home.join("state"))
+            .env("NOTES_TOKEN_STORE", "file")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        // The client calls the gateway, which may be served by this very
+        // runtime (`devstack up --demo`): wait for it off the worker.
+        let out = tokio::task::block_in_place(|| {
+            let mut child = cmd
+                .spawn()
+                .map_err(|e| step_err("notes")(format!("{}: {e}", self.bin.display())))?;
+            if let Some(mut i) = child.stdin.take() {
+                let _ = i.write_all(stdin.as_bytes());
+            }
+            child
+                .wait_with_output()
+                .map_err(|e| step_err("notes")(e.to_string()))
+        })?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
+    /// `notes token`: the one command that prints a token (kept out of
+    /// the narration).
+    fn token(&self, env: &[(&str, &str)]) -> Result<String, DemoError> {
+        Ok(self.run(&["token"], "", env)?.trim().to_owned())
+    }
+}
+
+fn show(out: &str) {
+    for line in out.lines() {
+        println!("         | {line}");
+    }
+}
+
+/// The `notes` binary: `NOTES_BIN`, else next to this executable (or one
+/// level up, from a test binary under `deps/`), else built now.
+fn notes_bin() -> Result<PathBuf, DemoError> {
+    if let Some(p) = std::env::var_os("NOTES_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| step_err("notes binary")(e.to_string()))?;
+    for dir in exe.ancestors().skip(1).take(2) {
+        let p = dir.join("notes");
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let ok = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "client", "--bin", "notes"])
+        .current_dir(root)
+        .status()
+        .is_ok_and(|s| s.success());
+    let built = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("debug/notes");
+    if ok && built.is_file() {
+        Ok(built)
+    } else {
+        Err(step_err("notes binary")(
+            "not found: cargo build -p client --bin notes".into(),
+        ))
+    }
+}
+
+/// Runs the narrated flow against the stack whose moto endpoint is
+/// `AWS_ENDPOINT_URL`. `users` must belong to the same stack as `api_url`.
 pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
-    let http = reqwest::Client::new();
-    let mut n = Narrator { step: 0 };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    run_with(api_url, users, &endpoint).await
+}
+
+/// [`run`] with moto's endpoint given.
+pub async fn run_with(api_url: &str, users: &Users, aws_endpoint: &str) -> Result<(), DemoError> {
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis();
+    // A private state file for the client's --offline, and private homes.
+    let base = std::env::temp_dir().join(format!("notes-demo-{}-{stamp}", std::process::id()));
+    let root = base.join("stack");
+    let state = crate::stack::StackInfo {
+        provisioned: users.stack().clone(),
+        api_url: api_url.to_owned(),
+        invoke_port: 0,
+        aws_endpoint: aws_endpoint.to_owned(),
+    };
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(root.join(".devstack"))?;
+        std::fs::write(
+            crate::stack::StackInfo::default_path(&root),
+            serde_json::to_string(&state).unwrap_or_default(),
+        )
+    };
+    write().map_err(|e| step_err("demo state")(e.to_string()))?;
+    let result = narrate(api_url, users, &root, &base, stamp).await;
+    let _ = std::fs::remove_dir_all(&base);
+    result
+}
+
+async fn narrate(
+    api_url: &str,
+    users: &Users,
+    root: &Path,
+    base: &Path,
+    stamp: u128,
+) -> Result<(), DemoError> {
+    let http = reqwest::Client::new();
+    let mut n = Narrator { step: 0 };
     let alice = format!("alice+{stamp}@example.com");
     let bob = format!("bob+{stamp}@example.com");
     let password = "Correct-Horse-Battery-9";
+    let pw_line = format!("{password}\n");
     let api = |m: &'static str, p: String, t: Option<String>, b: Option<Value>| {
         let http = http.clone();
         async move {
@@ -144,12 +305,16 @@ pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
                 })
         }
     };
+    let bin = notes_bin()?;
+    let a = Client::new(&bin, base, "alice", root)?;
+    let b = Client::new(&bin, base, "bob", root)?;
 
     println!(
         "API: {api_url}   user pool: {}   client: {}",
         users.stack().user_pool_id,
         users.stack().app_client_id
     );
+    println!("Every user step runs the `notes` client (client/) with --offline.");
 
     n.say("GET /health needs no token");
     n.check(
@@ -158,65 +323,61 @@ pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
         200,
     )?;
 
-    n.say(&format!("Sign up and confirm two users: {alice}, {bob}"));
-    let mut subs = Vec::new();
-    for u in [&alice, &bob] {
-        let sub = users
-            .sign_up(u, password)
-            .await
-            .map_err(|e| step_err("sign up")(e.to_string()))?;
-        users
-            .confirm(u, "123456")
-            .await
-            .map_err(|e| step_err("confirm")(e.to_string()))?;
-        println!("    ok   {u}: sub {sub} (moto accepts any confirmation code)");
-        subs.push(sub);
+    n.say(&format!(
+        "notes signup + notes confirm: {alice}, {bob} (password on stdin, never an argument)"
+    ));
+    for (c, u) in [(&a, &alice), (&b, &bob)] {
+        show(&c.run(&["signup", "--email", u], &pw_line, &[])?);
+        // moto accepts any confirmation code.
+        show(&c.run(&["confirm", "--email", u, "--code", "123456"], "", &[])?);
     }
-    let alice_sub = subs[0].clone();
 
-    n.say("Sign in as alice: ID, access and refresh tokens");
-    let a = users
+    n.say("notes login (SRP: the password never leaves the machine), then notes whoami");
+    show(&a.run(&["login", "--email", &alice], &pw_line, &[])?);
+    show(&a.run(&["whoami"], "", &[])?);
+    println!("    ok   tokens kept in a 0600 file; no command printed one");
+
+    n.say("notes add + notes list (the API with alice's access token)");
+    let id = a
+        .run(
+            &[
+                "add",
+                "--title",
+                "first note",
+                "--body",
+                "written offline",
+                "--tag",
+                "demo",
+            ],
+            "",
+            &[],
+        )?
+        .trim()
+        .to_owned();
+    show(&a.run(&["list"], "", &[])?);
+
+    let alice_token = a.token(&[])?;
+    n.say(
+        "GET /me with `notes token` (what curl -H \"Authorization: Bearer $(notes token)\" sends)",
+    );
+    let me = api("GET", "/me".into(), Some(alice_token.clone()), None).await?;
+    n.check("me", &me, 200)?;
+    let alice_sub = me
+        .body
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+
+    n.say("GET /me with an ID token instead: the most common mistake (401)");
+    // The client never hands out ID tokens; the library's sign-in does.
+    let ids = users
         .sign_in(&alice, password)
         .await
         .map_err(|e| step_err("sign in")(e.to_string()))?;
-    println!(
-        "    ok   access token {} bytes, ID token {} bytes, refresh token {}",
-        a.access.len(),
-        a.id.len(),
-        if a.refresh.is_some() {
-            "present"
-        } else {
-            "MISSING"
-        }
-    );
-
-    n.say("GET /me with alice's access token");
-    let me = api("GET", "/me".into(), Some(a.access.clone()), None).await?;
-    n.check("me", &me, 200)?;
-
-    n.say("POST /notes with alice's access token");
-    let created = api(
-        "POST",
-        "/notes".into(),
-        Some(a.access.clone()),
-        Some(json!({"title": "first note", "body": "written offline", "tags": ["demo"]})),
-    )
-    .await?;
-    n.check("create note", &created, 201)?;
-    let id = note_id(&created)
-        .ok_or_else(|| step_err("create note")("no note id in the answer".into()))?;
-
-    n.say("GET /notes (alice's list)");
-    n.check(
-        "list notes",
-        &api("GET", "/notes".into(), Some(a.access.clone()), None).await?,
-        200,
-    )?;
-
-    n.say("GET /me with alice's ID token instead: the most common mistake");
     n.check(
         "id token",
-        &api("GET", "/me".into(), Some(a.id.clone()), None).await?,
+        &api("GET", "/me".into(), Some(ids.id.clone()), None).await?,
         401,
     )?;
 
@@ -230,26 +391,23 @@ pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
     n.say("GET /me with a tampered access token (payload says admin, signature unchanged)");
     n.check(
         "tampered",
-        &api("GET", "/me".into(), Some(tamper(&a.access)), None).await?,
+        &api("GET", "/me".into(), Some(tamper(&alice_token)), None).await?,
         401,
     )?;
 
-    n.say("Sign in as bob; bob reads alice's note by id");
-    let b = users
-        .sign_in(&bob, password)
-        .await
-        .map_err(|e| step_err("sign in bob")(e.to_string()))?;
-    n.check(
-        "cross-user read",
-        &api("GET", format!("/notes/{id}"), Some(b.access.clone()), None).await?,
-        404,
-    )?;
+    n.say("bob signs in and asks for alice's note by id: notes get (404)");
+    show(&b.run(&["login", "--email", &bob], &pw_line, &[])?);
+    let (ok, _, err) = b.output(&["get", &id], "", &[])?;
+    println!("    {} {}", if ok { "FAIL" } else { "ok  " }, err.trim());
+    if ok || !err.contains("404") {
+        return Err(step_err("cross-user read")("expected a 404".into()));
+    }
 
     let admin_path = format!("/admin/users/{alice_sub}/notes");
     n.say("bob (not an admin) lists alice's notes through /admin");
     n.check(
         "non-admin",
-        &api("GET", admin_path.clone(), Some(b.access.clone()), None).await?,
+        &api("GET", admin_path.clone(), Some(b.token(&[])?), None).await?,
         403,
     )?;
 
@@ -258,50 +416,48 @@ pub async fn run(api_url: &str, users: &Users) -> Result<(), DemoError> {
         .add_to_group(&bob, "admin")
         .await
         .map_err(|e| step_err("add to group")(e.to_string()))?;
-    let b = users
-        .sign_in(&bob, password)
-        .await
-        .map_err(|e| step_err("sign in bob")(e.to_string()))?;
+    b.run(&["login", "--email", &bob], &pw_line, &[])?;
     n.check(
         "admin",
-        &api("GET", admin_path, Some(b.access.clone()), None).await?,
+        &api("GET", admin_path, Some(b.token(&[])?), None).await?,
         200,
     )?;
 
-    n.say("alice refreshes her session with the refresh token");
-    let refresh = a
-        .refresh
-        .clone()
-        .ok_or_else(|| step_err("refresh")("no refresh token".into()))?;
-    let r = users
-        .refresh(&refresh)
-        .await
-        .map_err(|e| step_err("refresh")(e.to_string()))?;
+    n.say("alice's access token is refreshed automatically before it expires");
+    // Pretend it is about to expire: anything within the margin is refreshed.
+    let refreshed = a.token(&[("NOTES_REFRESH_MARGIN_SECONDS", "1000000")])?;
     println!(
         "    ok   new access token differs from the old one: {}",
-        r.access != a.access
+        refreshed != alice_token
     );
     n.check(
         "refreshed",
-        &api("GET", "/me".into(), Some(r.access.clone()), None).await?,
+        &api("GET", "/me".into(), Some(refreshed.clone()), None).await?,
         200,
     )?;
 
-    n.say("The identity pool turns alice's ID token into temporary AWS credentials");
-    let c = users
-        .aws_credentials(&a.id)
-        .await
-        .map_err(|e| step_err("identity pool")(e.to_string()))?;
+    n.say("notes credentials: the identity pool's temporary AWS credentials (credential_process)");
+    let creds: Value = serde_json::from_str(a.run(&["credentials"], "", &[])?.trim())
+        .map_err(|e| step_err("credentials")(e.to_string()))?;
     println!(
-        "    ok   identity {} access key {} (secret and session token {})",
-        c.identity_id,
-        c.access_key_id,
-        if c.has_secret_and_session {
-            "present"
-        } else {
-            "MISSING"
-        }
+        "    ok   access key {} expires {} (secret and session token not shown)",
+        creds["AccessKeyId"].as_str().unwrap_or("MISSING"),
+        creds["Expiration"].as_str().unwrap_or("?")
     );
+
+    n.say("notes signout: Cognito sign-out, POST /signout, local tokens deleted");
+    show(&a.run(&["signout"], "", &[])?);
+    n.say("alice's old access token (and its refreshed sibling) after sign-out");
+    n.check(
+        "revoked",
+        &api("GET", "/me".into(), Some(alice_token), None).await?,
+        401,
+    )?;
+    n.check(
+        "revoked (refreshed)",
+        &api("GET", "/me".into(), Some(refreshed), None).await?,
+        401,
+    )?;
 
     println!("\nAll steps behaved.");
     Ok(())

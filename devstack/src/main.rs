@@ -34,21 +34,8 @@ enum Command {
     },
     /// Run the narrated demo against the running stack (.devstack/stack.json).
     Demo,
-    /// Sign a user up and confirm it (moto accepts any confirmation code).
-    Signup {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        password: String,
-    },
-    /// Sign in and print the tokens as shell `export` lines.
-    Signin {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        password: String,
-    },
     /// Add a user to a group (e.g. `admin`); sign in again to see it in tokens.
+    /// (Users sign up and sign in with the `notes` client, client/.)
     AddToGroup {
         #[arg(long)]
         email: String,
@@ -92,28 +79,7 @@ async fn main() {
         } => up(&root, port, functions_port, demo).await,
         Command::Demo => {
             with_running(&root, |info, users| async move {
-                Ok(devstack::demo::run(&info.api_url, &users).await?)
-            })
-            .await
-        }
-        Command::Signup { email, password } => {
-            with_running(&root, |_, users| async move {
-                let sub = users.sign_up(&email, &password).await?;
-                users.confirm(&email, "000000").await?;
-                println!("signed up and confirmed {email} (sub {sub})");
-                Ok(())
-            })
-            .await
-        }
-        Command::Signin { email, password } => {
-            with_running(&root, |_, users| async move {
-                let t = users.sign_in(&email, &password).await?;
-                println!("export ACCESS_TOKEN='{}'", t.access);
-                println!("export ID_TOKEN='{}'", t.id);
-                if let Some(r) = t.refresh {
-                    println!("export REFRESH_TOKEN='{r}'");
-                }
-                Ok(())
+                Ok(devstack::demo::run_with(&info.api_url, &users, &info.aws_endpoint).await?)
             })
             .await
         }
@@ -194,7 +160,7 @@ async fn up(root: &Path, port: u16, functions_port: u16, demo: bool) -> Result<(
     std::fs::write(&state, serde_json::to_string_pretty(&info)?)?;
     let result = if demo {
         let users = Users::new(&config, info.provisioned.clone());
-        devstack::demo::run(&info.api_url, &users)
+        devstack::demo::run_with(&info.api_url, &users, &info.aws_endpoint)
             .await
             .map_err(Into::into)
     } else {
@@ -227,13 +193,15 @@ Offline stack is up (Ctrl-C stops everything).
 Try it (another terminal, in this directory):
 
   curl -s {api}/health
-  cargo run -q --bin devstack -- signup --email alice@example.com --password 'Correct-Horse-Battery-9'
-  eval "$(cargo run -q --bin devstack -- signin --email alice@example.com --password 'Correct-Horse-Battery-9')"
-  curl -s {api}/me -H "Authorization: Bearer $ACCESS_TOKEN"
-  curl -s -X POST {api}/notes -H "Authorization: Bearer $ACCESS_TOKEN" \
-       -H 'Content-Type: application/json' -d '{{"title":"hello","body":"offline"}}'
-  curl -s {api}/notes -H "Authorization: Bearer $ACCESS_TOKEN"
-  curl -s -i {api}/me -H "Authorization: Bearer $ID_TOKEN"     # 401: ID token on an API
+  alias notes='cargo run -q -p client --bin notes --'
+  notes --offline signup --email alice@example.com        # asks for the password
+  notes confirm --email alice@example.com --code 123456   # moto takes any code
+  notes login --email alice@example.com                   # SRP
+  notes whoami
+  notes add --title hello --body offline
+  notes list
+  curl -s {api}/me -H "Authorization: Bearer $(notes token)"
+  notes signout                                           # the old token now gets 401
   cargo run -q --bin devstack -- add-to-group --email alice@example.com --group admin
   # events/ are signed with the in-repo dev key: invoke them against a watch
   # configured for it (see README), not this stack's user pool.

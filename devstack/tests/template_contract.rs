@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 use serde_norway::Value;
 
 /// The routes `api-handler` serves (issue 3), as `(method, API Gateway resource path)`.
-const HANDLER_ROUTES: [(&str, &str); 8] = [
+const HANDLER_ROUTES: [(&str, &str); 9] = [
     ("GET", "/health"),
     ("GET", "/me"),
     ("GET", "/notes"),
@@ -33,6 +33,8 @@ const HANDLER_ROUTES: [(&str, &str); 8] = [
     ("PUT", "/notes/{id}"),
     ("DELETE", "/notes/{id}"),
     ("GET", "/admin/users/{sub}/notes"),
+    // Token revocation (issue 11).
+    ("POST", "/signout"),
 ];
 
 /// The only route API Gateway lets through without the authorizer.
@@ -417,7 +419,12 @@ fn every_variable_the_handler_reads_is_declared() {
     check_env(
         "ApiHandlerFunction",
         "api-handler",
-        &["TABLE_NAME", "MAX_NOTES_PER_USER", "CORS_ALLOW_ORIGIN"],
+        &[
+            "TABLE_NAME",
+            "MAX_NOTES_PER_USER",
+            "CORS_ALLOW_ORIGIN",
+            "TOKEN_REVOCATION",
+        ],
         &HANDLER_DEFAULTED,
     );
     let t = template();
