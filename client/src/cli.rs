@@ -57,7 +57,7 @@ enum Command {
         #[arg(long, conflicts_with = "hosted")]
         email: Option<String>,
         /// Authorization code + PKCE in the browser, redirect to
-        /// http://127.0.0.1:47615/callback.
+        /// http://localhost:47615/callback (served on 127.0.0.1).
         #[arg(long)]
         hosted: bool,
         /// With --hosted: go straight to this identity provider

@@ -24,7 +24,11 @@ use crate::prompt::Prompt;
 use crate::store::Session;
 
 /// The fixed loopback redirect: Cognito matches callback URLs exactly, so
-/// the template's `CallbackUrls` lists this one.
+/// the template's `CallbackUrls` lists this one. Its host is `localhost`,
+/// not `127.0.0.1` (RFC 8252's preference), because Cognito accepts plain
+/// http only for `http://localhost`
+/// (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html,
+/// CallbackURLs); the listener itself binds 127.0.0.1 only.
 pub const DEFAULT_PORT: u16 = 47615;
 pub const CALLBACK_PATH: &str = "/callback";
 
@@ -109,7 +113,7 @@ pub async fn login(o: &Options<'_>, prompt: &dyn Prompt) -> Result<Session> {
         .local_addr()
         .map_err(|e| Error::Config(e.to_string()))?
         .port();
-    let redirect = format!("http://127.0.0.1:{port}{CALLBACK_PATH}");
+    let redirect = format!("http://localhost:{port}{CALLBACK_PATH}");
     let oauth = client(o.domain, o.client_id, &redirect)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = oauth
