@@ -247,7 +247,8 @@ async fn hosted_login_with_pkce_and_state() {
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["identity_provider"], "Google");
     assert!(q["scope"].contains("openid") && q["scope"].contains("notes/read"));
-    assert!(q["redirect_uri"].starts_with("http://127.0.0.1:"));
+    // Cognito allows plain http only for localhost; the listener is on 127.0.0.1.
+    assert!(q["redirect_uri"].starts_with("http://localhost:"));
     assert!(q["redirect_uri"].ends_with("/callback"));
     assert!(!q.contains_key("code_verifier"));
     assert!(q["state"].len() >= 16);

@@ -237,6 +237,7 @@ fn the_local_gateway_serves_the_templates_api() {
             "GET /notes auth",
             "GET /notes/{id} auth",
             "POST /notes auth",
+            "POST /signout auth",
             "PUT /notes/{id} auth",
         ]
     );

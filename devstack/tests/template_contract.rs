@@ -396,6 +396,7 @@ fn every_variable_the_authorizer_reads_is_declared() {
             authorizer::handler::AUTH_RULES,
             vars::JWKS_JSON,
             vars::CLOCK_LEEWAY_SECONDS,
+            vars::ISSUER_FORMAT,
         ],
         &AUTHORIZER_DEFAULTED,
     );

@@ -706,3 +706,82 @@ fn every_checkov_skip_is_justified_next_to_its_resource() {
     }
     assert!(skips > 0);
 }
+
+// ------------------------------------------------------------- browsers
+
+/// Every request header the API documents (`openapi.yaml`, `in: header`),
+/// and the two every call sends, pass the CORS preflight: a browser cannot
+/// send a header the preflight does not allow.
+#[test]
+fn the_cors_preflight_allows_every_documented_request_header() {
+    let t = template();
+    let api = of_api(&t);
+    let allowed: BTreeSet<String> = api["Properties"]["Cors"]["AllowHeaders"]
+        .as_str()
+        .expect("Cors.AllowHeaders is a literal")
+        .trim_matches('\'')
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let openapi: Value =
+        serde_norway::from_str(&fs::read_to_string(root().join("openapi.yaml")).unwrap()).unwrap();
+    let mut documented = BTreeSet::from(["authorization".to_owned(), "content-type".to_owned()]);
+    collect_header_parameters(&openapi, &mut documented);
+    assert!(
+        documented.contains("if-none-match") && documented.contains("idempotency-key"),
+        "openapi.yaml's header parameters were not found: {documented:?}"
+    );
+    let missing: Vec<_> = documented.difference(&allowed).collect();
+    assert!(missing.is_empty(), "Cors.AllowHeaders lacks {missing:?}");
+}
+
+fn of_api(t: &Value) -> &Value {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Type"].as_str() == Some("AWS::Serverless::Api"))
+        .expect("an AWS::Serverless::Api")
+}
+
+fn collect_header_parameters(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Mapping(m) => {
+            if v["in"].as_str() == Some("header") {
+                if let Some(name) = v["name"].as_str() {
+                    out.insert(name.to_ascii_lowercase());
+                }
+            }
+            m.values().for_each(|x| collect_header_parameters(x, out));
+        }
+        Value::Sequence(s) => s.iter().for_each(|x| collect_header_parameters(x, out)),
+        _ => {}
+    }
+}
+
+/// Cognito accepts plain-http callback and sign-out URLs only for
+/// `http://localhost` (CreateUserPoolClient, CallbackURLs:
+/// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html),
+/// so any other default would fail the first deploy.
+#[test]
+fn default_callback_and_logout_urls_are_ones_cognito_accepts() {
+    let t = template();
+    for name in ["CallbackUrls", "LogoutUrls"] {
+        let default = parameter(&t, name)["Default"].as_str().unwrap();
+        for url in default.split(',') {
+            assert!(
+                url.starts_with("https://")
+                    || url.starts_with("http://localhost:")
+                    || url.starts_with("http://localhost/"),
+                "{name} default {url:?}: Cognito refuses plain http except for localhost"
+            );
+        }
+    }
+    assert!(
+        parameter(&t, "CallbackUrls")["Default"]
+            .as_str()
+            .unwrap()
+            .contains("http://localhost:47615/callback"),
+        "the client's hosted-login redirect (client/src/hosted.rs) is a default callback URL"
+    );
+}
