@@ -747,10 +747,10 @@ fn of_api(t: &Value) -> &Value {
 fn collect_header_parameters(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Mapping(m) => {
-            if v["in"].as_str() == Some("header") {
-                if let Some(name) = v["name"].as_str() {
-                    out.insert(name.to_ascii_lowercase());
-                }
+            if v["in"].as_str() == Some("header")
+                && let Some(name) = v["name"].as_str()
+            {
+                out.insert(name.to_ascii_lowercase());
             }
             m.values().for_each(|x| collect_header_parameters(x, out));
         }
