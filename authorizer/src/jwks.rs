@@ -1,16 +1,21 @@
-//! JSON Web Key Sets: parsing into ready-to-use aws-lc-rs public keys, and
-//! the per-issuer cache that lives as long as the warm Lambda.
+//! JSON Web Key Sets: parsing into `jsonwebtoken` [`DecodingKey`]s, the
+//! RS256 signature check ([`verify_rs256`]), and the per-issuer cache that
+//! lives as long as the warm Lambda.
 //!
 //! # Rules
 //!
-//! - Keys are parsed once, when a set is loaded, into
-//!   [`ParsedPublicKey`]s for RSASSA-PKCS1-v1_5 SHA-256 (2048..=8192 bits);
-//!   verification never rebuilds a key.
+//! - Each entry of the set is read as a `jsonwebtoken::jwk::Jwk` (the element
+//!   type of `JwkSet`), one entry at a time so that one malformed key only
+//!   loses itself; the document around it is strict JSON (duplicate members
+//!   refused). Our checks stay on top of the crate's typed view.
 //! - Usable key: `kty` `RSA`; `alg` absent or `RS256`; `use` absent or
 //!   `sig`; `key_ops` absent or an array of strings containing `verify`;
-//!   `n` ≥ 2048 bits; `e` odd and ≥ 3; strict base64url. Any other entry with
-//!   a kid (EC, `oct`, weak, malformed) is kept as *refused*: a token naming
-//!   it fails with `key_mismatch` and it can never verify anything.
+//!   `n` 2048..=8192 bits; `e` odd and in 3..2^32; strict base64url; and
+//!   aws-lc accepts it as an RSASSA-PKCS1-v1_5 SHA-256 key. Any other entry
+//!   with a kid (EC, `oct`, weak, malformed) is kept as *refused*: a token
+//!   naming it fails with `key_mismatch` and it can never verify anything.
+//! - The [`DecodingKey`] is built once, when the set is loaded; requests
+//!   only borrow it.
 //! - Two entries with the same kid in one set: that kid is ambiguous and
 //!   refused (`key_mismatch`), rather than picking one silently.
 //! - A set that is not `{"keys":[…]}` JSON (or too big, or not HTTP 200) is a
@@ -40,7 +45,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::clock::Clock;
@@ -51,8 +59,8 @@ use crate::token::{B64, MAX_KID_BYTES};
 /// One entry of a key set, by kid.
 #[derive(Clone)]
 pub enum KeyEntry {
-    /// Ready to verify RS256 signatures.
-    Usable(Arc<ParsedPublicKey>),
+    /// Ready to verify RS256 signatures (see [`verify_rs256`]).
+    Usable(Arc<DecodingKey>),
     /// Present but never usable; the static text says why (for logs).
     Refused(&'static str),
 }
@@ -145,36 +153,50 @@ impl KeySet {
     }
 }
 
-fn parse_jwk(jwk: &Value) -> Result<ParsedPublicKey, &'static str> {
-    let str_field = |name: &str| -> Result<Option<&str>, &'static str> {
-        match jwk.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err("a JWK member has the wrong JSON type"),
-        }
-    };
-    if str_field("kty")? != Some("RSA") {
+/// Checks an RS256 signature with `jsonwebtoken::crypto::verify`.
+///
+/// `signature_b64` is the JWS signature segment as it appears in the token
+/// (base64url, no padding): that is the form `crypto::verify` takes, so the
+/// verifier hands over a slice of the token and nothing is re-encoded.
+/// Call it only after the token's framing and header checks passed; any
+/// error (bad base64, wrong key family, bad signature) is `false`.
+pub fn verify_rs256(key: &DecodingKey, signing_input: &[u8], signature_b64: &str) -> bool {
+    jsonwebtoken::crypto::verify(signature_b64, signing_input, key, Algorithm::RS256)
+        .unwrap_or(false)
+}
+
+fn parse_jwk(jwk: &Value) -> Result<DecodingKey, &'static str> {
+    // jsonwebtoken's typed JWK; a member of the wrong JSON type (or an `alg`
+    // it does not know) fails here.
+    let typed =
+        Jwk::deserialize(jwk).map_err(|_| "not a well-formed JWK (a member has the wrong type)")?;
+    let AlgorithmParameters::RSA(rsa) = &typed.algorithm else {
         return Err("kty is not RSA (symmetric and EC keys are never used)");
-    }
-    if !matches!(str_field("alg")?, None | Some("RS256")) {
+    };
+    if !matches!(typed.common.key_algorithm, None | Some(KeyAlgorithm::RS256)) {
         return Err("alg is not RS256");
     }
-    if !matches!(str_field("use")?, None | Some("sig")) {
+    if !matches!(
+        typed.common.public_key_use,
+        None | Some(PublicKeyUse::Signature)
+    ) {
         return Err("use is not sig");
     }
-    match jwk.get("key_ops") {
-        None => {}
-        Some(Value::Array(ops))
-            if ops.iter().all(Value::is_string) && ops.iter().any(|o| o == "verify") => {}
-        Some(_) => return Err("key_ops is not an array of strings allowing verify"),
+    if typed
+        .common
+        .key_operations
+        .as_ref()
+        .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
+    {
+        return Err("key_ops is not an array of strings allowing verify");
     }
-    let n = str_field("n")?.ok_or("n missing")?;
-    let e = str_field("e")?.ok_or("e missing")?;
+    // Our own strict base64url (canonical trailing bits) and size rules;
+    // jsonwebtoken's decoder would accept what these refuse.
     let n = B64
-        .decode_to_vec(n)
+        .decode_to_vec(&rsa.n)
         .map_err(|_| "n is not strict base64url")?;
     let e = B64
-        .decode_to_vec(e)
+        .decode_to_vec(&rsa.e)
         .map_err(|_| "e is not strict base64url")?;
     if n.first().is_none_or(|b| *b == 0) || e.first().is_none_or(|b| *b == 0) {
         return Err("n or e is empty or has a leading zero byte");
@@ -190,9 +212,12 @@ fn parse_jwk(jwk: &Value) -> Result<ParsedPublicKey, &'static str> {
     if !e_odd || (e.len() == 1 && e[0] < 3) || e.len() > 4 {
         return Err("RSA exponent is not an odd number in 3..2^32");
     }
+    // Once per set: a key aws-lc would refuse at every request is refused
+    // now, as a key, instead of surfacing later as `bad_signature`.
     RsaPublicKeyComponents { n: &n, e: &e }
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-        .map_err(|_| "RSA key rejected by aws-lc")
+        .map_err(|_| "RSA key rejected by aws-lc")?;
+    Ok(DecodingKey::from_rsa_raw_components(&n, &e))
 }
 
 /// A key set as cached for one issuer.
@@ -227,7 +252,7 @@ struct FetchState {
 /// The outcome of a key lookup.
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Found(Arc<ParsedPublicKey>),
+    Found(Arc<DecodingKey>),
     /// The kid is in the set but its key is refused.
     Refused(&'static str),
     /// Not in a usable set, even after any refetch allowed now.
