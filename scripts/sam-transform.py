@@ -3,6 +3,10 @@ offline, with the translator SAM CLI bundles (`samtranslator`, in .venv-sam).
 
 Usage: .venv-sam/bin/python scripts/sam-transform.py TEMPLATE [Name=Value ...]
 
+SAM_TRANSFORM_NOW=<unix seconds> fixes the clock the transform reads: with
+`AlwaysDeploy` SAM names the deployment after int(time.time()), so two runs
+within one second would otherwise get the same deployment id.
+
 The parameter values are what CloudFormation would hand the transform; the
 tests use it to read what SAM generates (stages, deployments). No AWS call:
 the template names no managed policies, so the policy loader is never asked.
@@ -11,6 +15,7 @@ the template names no managed policies, so the policy loader is never asked.
 import json
 import os
 import sys
+import time
 
 from samcli.yamlhelper import yaml_parse
 from samtranslator.translator.transform import transform
@@ -46,6 +51,9 @@ def main(argv):
     params.setdefault("AWS::StackId", "arn:aws:cloudformation:us-east-1:123456789012:stack/notes/0c5a1d10-0000-4000-8000-000000000000")
     # The translator asks boto3 for the region; nothing is sent anywhere.
     os.environ["AWS_DEFAULT_REGION"] = params["AWS::Region"]
+    now = os.environ.get("SAM_TRANSFORM_NOW")
+    if now is not None:
+        time.time = lambda: float(now)
     out = transform(template, params, NoManagedPolicies())
     json.dump(out, sys.stdout, indent=1, sort_keys=True, default=str)
 

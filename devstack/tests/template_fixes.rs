@@ -73,6 +73,12 @@ fn accepts(re: &fancy_regex::Regex, value: &str) -> bool {
 
 /// The transformed template (CloudFormation JSON) for these parameter values.
 fn transformed_text(text: &str, params: &[&str]) -> Json {
+    transformed_at(text, params, None)
+}
+
+/// As [`transformed_text`], with the transform's clock fixed at `now` (Unix
+/// seconds) when given: SAM reads it for `AlwaysDeploy`.
+fn transformed_at(text: &str, params: &[&str], now: Option<u64>) -> Json {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let input = dir.join(format!(
         "template-{}-{:?}.yaml",
@@ -86,7 +92,11 @@ fn transformed_text(text: &str, params: &[&str]) -> Json {
         "{} is missing: run scripts/venv.sh --sam (make test does)",
         python.display()
     );
-    let out = Command::new(&python)
+    let mut command = Command::new(&python);
+    if let Some(now) = now {
+        command.env("SAM_TRANSFORM_NOW", now.to_string());
+    }
+    let out = command
         .arg(root().join("scripts/sam-transform.py"))
         .arg(&input)
         .args(params)
@@ -152,21 +162,28 @@ fn sam_creates_exactly_one_stage_with_throttling_and_access_logs() {
 
 #[test]
 fn a_changed_cors_origin_gets_a_new_deployment() {
-    let a = transformed(&["CorsAllowOrigin=https://a.example.com"]);
-    let b = transformed(&["CorsAllowOrigin=https://b.example.com"]);
+    // With AlwaysDeploy SAM names the deployment after the second the
+    // transform runs, so every `sam deploy` (one transform each, seconds
+    // apart at least) creates a new deployment and the stage picks up the
+    // origin substituted into gateway responses and preflights.
+    let text = template_text();
+    let origin_a = ["CorsAllowOrigin=https://a.example.com"];
+    let origin_b = ["CorsAllowOrigin=https://b.example.com"];
+    let first = transformed_at(&text, &origin_a, Some(1_780_000_000));
+    let second = transformed_at(&text, &origin_b, Some(1_780_000_060));
     assert_ne!(
-        deployment_id(&a),
-        deployment_id(&b),
+        deployment_id(&first),
+        deployment_id(&second),
         "the stage would keep serving the old origin in its gateway responses and preflights"
     );
-    // That is the template's doing (AlwaysDeploy), not the transform's: without
-    // it the deployment id is the same for both origins (the finding).
-    let text = template_text();
+    // That is the template's doing (AlwaysDeploy), not the transform's:
+    // without it the deployment id ignores both the origin and the clock
+    // (the finding).
     assert!(text.contains("\n      AlwaysDeploy: true\n"));
     let without = text.replace("\n      AlwaysDeploy: true\n", "\n");
-    let a = transformed_text(&without, &["CorsAllowOrigin=https://a.example.com"]);
-    let b = transformed_text(&without, &["CorsAllowOrigin=https://b.example.com"]);
-    assert_eq!(deployment_id(&a), deployment_id(&b));
+    let first = transformed_at(&without, &origin_a, Some(1_780_000_000));
+    let second = transformed_at(&without, &origin_b, Some(1_780_000_060));
+    assert_eq!(deployment_id(&first), deployment_id(&second));
 }
 
 #[test]
