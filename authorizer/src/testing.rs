@@ -210,3 +210,56 @@ pub fn machine_claims(pool_id: &str, client_id: &str, scope: &str, now: i64) -> 
         "client_id": client_id,
     })
 }
+
+/// Log output captured in memory, in the production format: tests install
+/// it in place of stdout to assert what the authorizer logs (and what it
+/// never logs). Each test binary that uses it installs it as the thread's
+/// default, since tracing caches per-callsite interest process-wide.
+#[derive(Clone, Default)]
+pub struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLog {
+    /// Captures this thread's events at `filter` (an `EnvFilter` directive)
+    /// through [`crate::logging::subscriber`], as `main.rs` logs, until the
+    /// guard drops.
+    pub fn install(filter: &str) -> (Self, tracing::subscriber::DefaultGuard) {
+        let out = Self::default();
+        let writer = out.clone();
+        let subscriber = crate::logging::subscriber(
+            move || writer.clone(),
+            tracing_subscriber::EnvFilter::new(filter),
+        );
+        (out, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// Bytes captured so far: a mark for [`Self::text_since`].
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("log buffer").len()
+    }
+
+    /// Whether nothing has been captured yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Everything captured since the mark `start` (lossy UTF-8: a test
+    /// must still see a line that is not valid UTF-8).
+    pub fn text_since(&self, start: usize) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")[start..]).into_owned()
+    }
+
+    /// Everything captured.
+    pub fn text(&self) -> String {
+        self.text_since(0)
+    }
+}
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -405,18 +405,6 @@ async fn fetched_set_replaces_embedded_set() {
     assert_eq!(reason(&v, &tok(&k.k1)).await, Some(KidUnknown));
 }
 
-/// Polls (real time, the clock stands still) until `f` holds: background
-/// refreshes run on the test's runtime.
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
-    for _ in 0..400 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("never happened: {what}");
-}
-
 /// E7: after the max age the set is refreshed even without an unknown kid,
 /// in the background: the request that finds it stale is answered at once
 /// from the keys in hand.

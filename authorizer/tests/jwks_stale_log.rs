@@ -22,18 +22,6 @@ fn warm(server: &JwksServer, clock: &Arc<ManualClock>, embedded: &[&TestKey]) ->
     verifier(&pairs, clock)
 }
 
-/// Polls (real time, the clock stands still) until `f` holds: background
-/// refreshes run on the test's runtime.
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
-    for _ in 0..400 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("never happened: {what}");
-}
-
 /// A failing refresh behind stale keys is logged once per backoff window.
 #[tokio::test]
 async fn stale_keys_warn_once_per_window() {
@@ -60,29 +48,11 @@ async fn stale_keys_warn_once_per_window() {
 
 /// Counts "serving stale JWKS keys" WARN lines emitted while `f` runs.
 async fn authorizer_log_count(f: impl std::future::Future<Output = ()>) -> usize {
-    use std::sync::Mutex;
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let w = sink.clone();
-    let subscriber = authorizer::logging::subscriber(
-        move || w.clone(),
-        tracing_subscriber::EnvFilter::new("warn"),
-    );
-    let guard = tracing::subscriber::set_default(subscriber);
+    let (log, guard) = testing::CapturedLog::install("warn");
     f.await;
     drop(guard);
-    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    text.lines()
+    log.text()
+        .lines()
         .filter(|l| l.contains("serving stale JWKS keys"))
         .count()
 }

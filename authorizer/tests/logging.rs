@@ -3,13 +3,11 @@
 //! interest process-wide, so a scoped subscriber must not race other tests.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use authorizer::clock::ManualClock;
 use authorizer::handler::Authorizer;
-use authorizer::logging;
-use authorizer::testing::{self, TestKey};
+use authorizer::testing::{self, CapturedLog, TestKey};
 use serde_json::{Value, json};
 
 const POOL: &str = "us-east-1_TestPool";
@@ -25,29 +23,10 @@ fn bearer(method: &str, path: &str, token: &str) -> Value {
     })
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn one_json_log_line_per_decision_with_reason_and_never_the_token() {
-    let out = Captured::default();
-    let writer = out.clone();
     // The production format (`main.rs` uses the same function).
-    let subscriber = logging::subscriber(
-        move || writer.clone(),
-        tracing_subscriber::EnvFilter::new("info"),
-    );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (out, _guard) = CapturedLog::install("info");
     let key = TestKey::generate("K1");
     let env: HashMap<&str, String> = [
         ("USER_POOL_ID", POOL.to_string()),
@@ -68,7 +47,7 @@ async fn one_json_log_line_per_decision_with_reason_and_never_the_token() {
     let _ = a.handle(bearer("DELETE", "/notes/1", &t)).await;
     let _ = a.handle(bearer("GET", "/nowhere", &t)).await;
     let _ = a.handle(bearer("GET", "/notes", &forged)).await;
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let text = out.text();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -6,32 +6,17 @@
 //! (tracing caches per-callsite interest process-wide).
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use authorizer::clock::ManualClock;
 use authorizer::handler::{Authorizer, AuthorizerError};
-use authorizer::logging;
-use authorizer::testing::{self, TestKey};
+use authorizer::testing::{self, CapturedLog, TestKey};
 use serde_json::{Value, json};
 
 const POOL: &str = "us-east-1_TestPool";
 const CLIENT: &str = "C1";
 const NOW: i64 = 1_700_000_000;
 const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/notes";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Every way an event can be malformed, each with `t` (the token) inside.
 fn cases(t: &str) -> Vec<(&'static str, Vec<u8>)> {
@@ -173,13 +158,7 @@ fn cases(t: &str) -> Vec<(&'static str, Vec<u8>)> {
 
 #[tokio::test]
 async fn malformed_events_with_a_real_token_never_echo_any_of_its_bytes() {
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber = logging::subscriber(
-        move || writer.clone(),
-        tracing_subscriber::EnvFilter::new("trace"),
-    );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (out, _guard) = CapturedLog::install("trace");
     let key = TestKey::generate("K1");
     let env: HashMap<&str, String> = [
         ("USER_POOL_ID", POOL.to_string()),
@@ -194,7 +173,6 @@ async fn malformed_events_with_a_real_token_never_echo_any_of_its_bytes() {
     // The token is valid: a well-formed event with it is allowed.
     let good = json!({"type":"REQUEST","methodArn":ARN,"headers":{"Authorization":format!("Bearer {token}")}});
     assert!(a.handle(good).await.is_ok());
-    out.0.lock().unwrap().clear();
 
     // Any 12-byte window of the token, so no part of it slips through.
     let windows: Vec<&str> = (0..token.len().saturating_sub(12))
@@ -203,7 +181,7 @@ async fn malformed_events_with_a_real_token_never_echo_any_of_its_bytes() {
         .collect();
     let cases = cases(&token);
     for (name, event) in &cases {
-        let before = out.0.lock().unwrap().len();
+        let before = out.len();
         let result = a.handle_json(event, Some("lambda-req-1")).await;
         let err = match result {
             Err(e @ AuthorizerError::Internal(_)) => e,
@@ -216,7 +194,7 @@ async fn malformed_events_with_a_real_token_never_echo_any_of_its_bytes() {
                 .starts_with("authorizer internal error: bad_"),
             "{name}: {response}"
         );
-        let logged = String::from_utf8_lossy(&out.0.lock().unwrap()[before..]).into_owned();
+        let logged = out.text_since(before);
         assert!(!logged.is_empty(), "{name}: nothing logged");
         let line: Value = serde_json::from_str(logged.lines().last().unwrap()).unwrap();
         assert_eq!(line["decision"], "error", "{name}: {logged}");

@@ -333,3 +333,18 @@ async fn respond(mode: Mode, path: &str) -> Vec<u8> {
         },
     }
 }
+
+/// Polls (real time, the clock stands still) until `f` holds: background
+/// refreshes run on the test's runtime.
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) {
+    for _ in 0..400 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
