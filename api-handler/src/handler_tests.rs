@@ -110,6 +110,14 @@ async fn create(app: &App<MemoryStore>, sub: &str, title: &str) -> Value {
     json_of(&r)
 }
 
+/// The id of a note `sub` has just created.
+async fn create_id(app: &App<MemoryStore>, sub: &str, title: &str) -> String {
+    create(app, sub, title).await["id"]
+        .as_str()
+        .expect("a created note has an id")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn health_needs_no_caller() {
     let r = call(&app(5), &fixture("health")).await;
@@ -302,10 +310,7 @@ async fn bad_ids_are_400_and_unknown_ids_404() {
 #[tokio::test]
 async fn put_needs_if_match_and_bumps_the_version() {
     let app = app(5);
-    let id = create(&app, ALICE, "first").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app, ALICE, "first").await;
     let put = at_path(fixture("put-note"), &format!("/notes/{id}"));
 
     let mut no_if_match = put.clone();
@@ -345,10 +350,7 @@ async fn put_needs_if_match_and_bumps_the_version() {
 #[tokio::test]
 async fn delete_honours_if_match_and_frees_quota() {
     let app = app(1);
-    let id = create(&app, ALICE, "only").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app, ALICE, "only").await;
     let del = at_path(fixture("delete-note"), &format!("/notes/{id}"));
     assert_error(&call(&app, &del).await, 412, "precondition_failed", None); // fixture says "2"
     let r = call(&app, &with_header(del.clone(), "if-match", "\"1\"")).await;
@@ -496,10 +498,7 @@ async fn admin_listing_rechecks_the_group() {
 #[tokio::test]
 async fn another_users_notes_are_invisible() {
     let app = app(5);
-    let id = create(&app, ALICE, "private").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app, ALICE, "private").await;
     let path = format!("/notes/{id}");
     for name in ["get-note", "put-note", "delete-note"] {
         let req = as_user(
@@ -726,10 +725,7 @@ fn with_header_lines(
 #[tokio::test]
 async fn if_match_is_evaluated_per_rfc_9110_on_put_and_delete() {
     let app = app(5);
-    let id = create(&app, ALICE, "first").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app, ALICE, "first").await;
     let put = at_path(fixture("put-note"), &format!("/notes/{id}"));
     let del = at_path(fixture("delete-note"), &format!("/notes/{id}"));
     // Well-formed tags that match nothing: 412, whatever they look like.
@@ -771,10 +767,7 @@ async fn if_match_is_evaluated_per_rfc_9110_on_put_and_delete() {
 #[tokio::test]
 async fn get_with_if_none_match_on_the_current_etag_is_304() {
     let app = app(5);
-    let id = create(&app, ALICE, "first").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app, ALICE, "first").await;
     let get = at_path(fixture("get-note"), &format!("/notes/{id}"));
     for fresh in ["\"1\"", "W/\"1\"", "\"7\", \"1\"", "*"] {
         let r = call(&app, &with_header(get.clone(), "if-none-match", fresh)).await;
@@ -809,10 +802,7 @@ async fn bodies_with_a_repeated_key_are_refused() {
         .await;
         assert_error(&r, 400, "duplicate_key", Some(field));
     }
-    let id = create(&app, ALICE, "first").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app, ALICE, "first").await;
     let put = with_body(
         at_path(fixture("put-note"), &format!("/notes/{id}")),
         r#"{"title":"a","body":"b","tags":[],"tags":["x"]}"#,
