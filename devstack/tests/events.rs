@@ -5,9 +5,11 @@
 //! or not, which pool and client). `events/env.json` only sets variables the
 //! template declares, as `sam local invoke --env-vars` requires.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,18 +20,10 @@ use aws_lambda_events::apigw::{
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{root, template};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-
-/// The repository root: the nearest ancestor holding `template.yaml`.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .find(|d| d.join("template.yaml").is_file())
-        .expect("template.yaml above the crate")
-        .to_path_buf()
-}
 
 /// Every file under `dir`, by path relative to `dir`.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -243,8 +237,7 @@ fn every_event_round_trips_and_its_token_is_what_its_name_says() {
 /// does not declare; every one in env.json must be declared.
 #[test]
 fn env_json_only_sets_variables_the_template_declares() {
-    let template: serde_norway::Value =
-        serde_norway::from_str(&fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap();
+    let template = template();
     let env = env_json();
     let functions = env.as_object().unwrap();
     assert!(
@@ -316,8 +309,7 @@ async fn the_authorizer_answers_each_event_as_its_name_says() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
         .collect();
-    let template: serde_norway::Value =
-        serde_norway::from_str(&fs::read_to_string(root().join("template.yaml")).unwrap()).unwrap();
+    let template = template();
     let rules = template["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]["AUTH_RULES"]
         .as_str()
         .unwrap()

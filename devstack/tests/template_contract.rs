@@ -15,11 +15,14 @@
 //! The template is parsed with its CloudFormation tags (`!Ref`, `!GetAtt`,
 //! `!If`, …) kept, so a reference is checked as a reference.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use authorizer::rules::{Method, RuleSet};
+use common::{is_ref_to, resource, root, strings, tag, template};
 use serde_json::Value as Json;
 use serde_norway::Value;
 
@@ -69,37 +72,6 @@ const HANDLER_DEFAULTED: [(&str, &str); 2] = [
 ];
 const LOG_FILTER: &str =
     "defaults to info; the stack filters the JSON lines with LoggingConfig.ApplicationLogLevel";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .find(|d| d.join("template.yaml").is_file())
-        .expect("template.yaml above the crate")
-        .to_path_buf()
-}
-
-fn template() -> Value {
-    let text = fs::read_to_string(root().join("template.yaml")).unwrap();
-    serde_norway::from_str(&text).expect("template.yaml parses as YAML")
-}
-
-/// The value under CloudFormation tag `!name` (e.g. `tag(v, "Ref")`).
-fn tag<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    match v {
-        Value::Tagged(t) if t.tag.to_string().trim_start_matches('!') == name => Some(&t.value),
-        _ => None,
-    }
-}
-
-fn is_ref_to(v: &Value, logical_id: &str) -> bool {
-    tag(v, "Ref").and_then(Value::as_str) == Some(logical_id)
-}
-
-fn resource<'a>(t: &'a Value, logical_id: &str) -> &'a Value {
-    let r = &t["Resources"][logical_id];
-    assert!(!r.is_null(), "template.yaml has no resource {logical_id}");
-    r
-}
 
 fn env_vars(t: &Value, function: &str) -> BTreeSet<String> {
     resource(t, function)["Properties"]["Environment"]["Variables"]
@@ -193,12 +165,7 @@ fn no_route_but_health_skips_the_authorizer() {
         "the default authorizer is the authorizer function"
     );
     assert_eq!(authorizer["FunctionPayloadType"].as_str(), Some("REQUEST"));
-    let headers: Vec<&str> = authorizer["Identity"]["Headers"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let headers = strings(&authorizer["Identity"]["Headers"]);
     assert_eq!(
         headers,
         ["Authorization"],
@@ -318,6 +285,25 @@ fn auth_rules_parse_with_the_authorizers_parser_and_cover_every_protected_route(
 /// the environment variable names the code reads.
 fn env_names_in(dir: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
+    for text in rust_sources_in(dir) {
+        for (i, literal) in text.split('"').enumerate() {
+            let looks_like_env = i % 2 == 1
+                && literal.contains('_')
+                && literal.starts_with(|c: char| c.is_ascii_uppercase())
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if looks_like_env {
+                out.insert(literal.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The text of every Rust file under `dir`, subdirectories included.
+fn rust_sources_in(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in fs::read_dir(&d).unwrap() {
@@ -325,18 +311,7 @@ fn env_names_in(dir: &Path) -> BTreeSet<String> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|e| e == "rs") {
-                let text = fs::read_to_string(&p).unwrap();
-                for (i, literal) in text.split('"').enumerate() {
-                    let looks_like_env = i % 2 == 1
-                        && literal.contains('_')
-                        && literal.starts_with(|c: char| c.is_ascii_uppercase())
-                        && literal
-                            .chars()
-                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-                    if looks_like_env {
-                        out.insert(literal.to_owned());
-                    }
-                }
+                out.push(fs::read_to_string(&p).unwrap());
             }
         }
     }
@@ -494,20 +469,10 @@ fn table_keys_and_ttl_match_what_the_handler_writes() {
 }
 
 fn string_literals_in(dir: &Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "rs") {
-                let text = fs::read_to_string(&p).unwrap();
-                out.extend(text.split('"').skip(1).step_by(2).map(str::to_owned));
-            }
-        }
-    }
-    out
+    rust_sources_in(dir)
+        .iter()
+        .flat_map(|text| text.split('"').skip(1).step_by(2).map(str::to_owned))
+        .collect()
 }
 
 #[test]
@@ -523,12 +488,7 @@ fn identity_pool_credentials_reach_only_the_callers_partition() {
 
     let role = &resource(&t, "AuthenticatedIdentityRole")["Properties"];
     let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
-    let actions: Vec<&str> = trust["Action"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let actions = strings(&trust["Action"]);
     assert!(
         actions.contains(&"sts:TagSession"),
         "principal tags need sts:TagSession"

@@ -4,58 +4,18 @@
 //! (`scripts/sam-transform.py`, the translator bundled with SAM CLI in
 //! `.venv-sam`, run offline).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use common::{
+    if_parts, is_ref_to, parameter, resource, root, strings, tag, template, template_text,
+};
 use serde_json::Value as Json;
 use serde_norway::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .find(|d| d.join("template.yaml").is_file())
-        .expect("template.yaml above the crate")
-        .to_path_buf()
-}
-
-fn template_text() -> String {
-    fs::read_to_string(root().join("template.yaml")).unwrap()
-}
-
-fn template() -> Value {
-    serde_norway::from_str(&template_text()).expect("template.yaml parses as YAML")
-}
-
-fn tag<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    match v {
-        Value::Tagged(t) if t.tag.to_string().trim_start_matches('!') == name => Some(&t.value),
-        _ => None,
-    }
-}
-
-fn is_ref_to(v: &Value, logical_id: &str) -> bool {
-    tag(v, "Ref").and_then(Value::as_str) == Some(logical_id)
-}
-
-fn resource<'a>(t: &'a Value, logical_id: &str) -> &'a Value {
-    let r = &t["Resources"][logical_id];
-    assert!(!r.is_null(), "template.yaml has no resource {logical_id}");
-    r
-}
-
-fn parameter<'a>(t: &'a Value, name: &str) -> &'a Value {
-    let p = &t["Parameters"][name];
-    assert!(!p.is_null(), "template.yaml has no parameter {name}");
-    p
-}
-
-/// `!If [cond, a, b]` as `(cond, a, b)`.
-fn if_parts(v: &Value) -> Option<(&str, &Value, &Value)> {
-    let seq = tag(v, "If")?.as_sequence()?;
-    Some((seq.first()?.as_str()?, seq.get(1)?, seq.get(2)?))
-}
 
 /// The parameter's `AllowedPattern` as CloudFormation applies it (the whole value).
 fn pattern(t: &Value, name: &str) -> fancy_regex::Regex {
@@ -357,12 +317,7 @@ fn the_authorizers_reserved_concurrency_is_a_parameter() {
 #[test]
 fn managed_login_tokens_can_enrol_totp() {
     let t = template();
-    let scopes: Vec<&str> = resource(&t, "UserPoolClient")["Properties"]["AllowedOAuthScopes"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let scopes = strings(&resource(&t, "UserPoolClient")["Properties"]["AllowedOAuthScopes"]);
     assert!(
         scopes.contains(&"aws.cognito.signin.user.admin"),
         "AssociateSoftwareToken needs it; scopes {scopes:?}"
@@ -433,12 +388,7 @@ fn the_pools_issuer_format_and_the_authorizers_always_agree() {
         &pool["IssuerConfiguration"]["Type"],
         "IssuerConfiguration"
     ));
-    let allowed: Vec<&str> = p["AllowedValues"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let allowed = strings(&p["AllowedValues"]);
     assert!(allowed.contains(&"ORIGINAL"));
     for value in allowed {
         let want = match value {

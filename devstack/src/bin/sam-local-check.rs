@@ -259,20 +259,29 @@ struct SamOutput {
     stderr: String,
 }
 
-/// Runs SAM CLI with the options every call here needs: the x86_64 build,
-/// no image pull (the local stand-in is used as it is).
-fn sam(root: &Path, args: &[&str]) -> SamOutput {
-    let out = Command::new(root.join(".venv-sam/bin/sam"))
-        .args(args)
+/// SAM CLI with the arguments `args` adds, then the options every call here
+/// needs: the x86_64 build, no image pull (the local stand-in is used as it is).
+fn sam_command(root: &Path, args: impl FnOnce(&mut Command)) -> Command {
+    let mut command = Command::new(root.join(".venv-sam/bin/sam"));
+    args(&mut command);
+    command
         .args([
             "--skip-pull-image",
             "--parameter-overrides",
             "Architecture=x86_64",
         ])
         .current_dir(root)
-        .env("SAM_CLI_TELEMETRY", "0")
-        .output()
-        .expect("run sam");
+        .env("SAM_CLI_TELEMETRY", "0");
+    command
+}
+
+/// Runs [`sam_command`] with `args` to completion.
+fn sam(root: &Path, args: &[&str]) -> SamOutput {
+    let out = sam_command(root, |c| {
+        c.args(args);
+    })
+    .output()
+    .expect("run sam");
     SamOutput {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -449,26 +458,20 @@ fn start_api(
     port: u16,
 ) -> Result<Child, String> {
     let log_file = fs::File::create(log).map_err(|e| e.to_string())?;
-    let child = Command::new(root.join(".venv-sam/bin/sam"))
-        .args(["local", "start-api", "-t"])
-        .arg(template)
-        .arg("--env-vars")
-        .arg(env_file)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        // Containers stay up between requests: one cold start per function.
-        .args(["--warm-containers", "EAGER"])
-        .args([
-            "--skip-pull-image",
-            "--parameter-overrides",
-            "Architecture=x86_64",
-        ])
-        .current_dir(root)
-        .env("SAM_CLI_TELEMETRY", "0")
-        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log_file)
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("start sam local start-api: {e}"))?;
+    let child = sam_command(root, |c| {
+        c.args(["local", "start-api", "-t"])
+            .arg(template)
+            .arg("--env-vars")
+            .arg(env_file)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            // Containers stay up between requests: one cold start per function.
+            .args(["--warm-containers", "EAGER"]);
+    })
+    .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+    .stderr(log_file)
+    .stdin(Stdio::null())
+    .spawn()
+    .map_err(|e| format!("start sam local start-api: {e}"))?;
     Ok(child)
 }
 
@@ -529,43 +532,29 @@ async fn gateway_flow(
         }
         req
     };
-    let expect = |what: &str, got: u16, want: u16| {
-        if got == want {
-            Ok(format!("{what} {got}"))
-        } else {
-            Err(format!("{what}: status {got}, want {want}"))
-        }
-    };
-
-    let r = call(reqwest::Method::POST, "/notes", Some(&alice.access))
-        .header("Content-Type", "application/json")
-        .body(r#"{"title":"from sam local","body":"through SAM's gateway"}"#)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    steps.push(expect(
+    let r = expect_status(
+        &mut steps,
         "POST /notes, access token",
-        r.status().as_u16(),
+        call(reqwest::Method::POST, "/notes", Some(&alice.access))
+            .header("Content-Type", "application/json")
+            .body(r#"{"title":"from sam local","body":"through SAM's gateway"}"#),
         201,
-    )?);
-    let note: Value = serde_json::from_slice(&r.bytes().await.map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    )
+    .await?;
+    let note = json_body(r).await?;
     let id = note["id"]
         .as_str()
         .ok_or("created note has no id")?
         .to_owned();
 
-    let r = call(reqwest::Method::GET, "/notes", Some(&alice.access))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    steps.push(expect(
+    let r = expect_status(
+        &mut steps,
         "GET /notes, access token",
-        r.status().as_u16(),
+        call(reqwest::Method::GET, "/notes", Some(&alice.access)),
         200,
-    )?);
-    let list: Value = serde_json::from_slice(&r.bytes().await.map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    )
+    .await?;
+    let list = json_body(r).await?;
     if !list["items"]
         .as_array()
         .is_some_and(|items| items.iter().any(|n| n["id"] == id.as_str()))
@@ -573,31 +562,35 @@ async fn gateway_flow(
         return Err(format!("GET /notes does not list the new note: {list}"));
     }
 
-    let r = call(
-        reqwest::Method::GET,
-        &format!("/notes/{id}"),
-        Some(&bob.access),
+    expect_status(
+        &mut steps,
+        "another user's note",
+        call(
+            reqwest::Method::GET,
+            &format!("/notes/{id}"),
+            Some(&bob.access),
+        ),
+        404,
     )
-    .send()
-    .await
-    .map_err(|e| e.to_string())?;
-    steps.push(expect("another user's note", r.status().as_u16(), 404)?);
-
-    let r = call(
-        reqwest::Method::GET,
-        &format!("/admin/users/{}/notes", subs[0]),
-        Some(&alice.access),
+    .await?;
+    expect_status(
+        &mut steps,
+        "non-admin on /admin",
+        call(
+            reqwest::Method::GET,
+            &format!("/admin/users/{}/notes", subs[0]),
+            Some(&alice.access),
+        ),
+        403,
     )
-    .send()
-    .await
-    .map_err(|e| e.to_string())?;
-    steps.push(expect("non-admin on /admin", r.status().as_u16(), 403)?);
-
-    let r = call(reqwest::Method::GET, "/notes", None)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    steps.push(expect("no token", r.status().as_u16(), 401)?);
+    .await?;
+    expect_status(
+        &mut steps,
+        "no token",
+        call(reqwest::Method::GET, "/notes", None),
+        401,
+    )
+    .await?;
 
     // An ID token is refused by the authorizer with `Unauthorized`. API
     // Gateway answers that with 401; SAM CLI's local gateway answers 502
@@ -645,4 +638,24 @@ async fn gateway_flow(
         "ID token {status} (authorizer: unauthorized, wrong_token_use)"
     ));
     Ok(steps)
+}
+
+/// Sends `req` and, if it answers `want`, records the step as `what`.
+async fn expect_status(
+    steps: &mut Vec<String>,
+    what: &str,
+    req: reqwest::RequestBuilder,
+    want: u16,
+) -> Result<reqwest::Response, String> {
+    let r = req.send().await.map_err(|e| e.to_string())?;
+    let got = r.status().as_u16();
+    if got != want {
+        return Err(format!("{what}: status {got}, want {want}"));
+    }
+    steps.push(format!("{what} {got}"));
+    Ok(r)
+}
+
+async fn json_body(r: reqwest::Response) -> Result<Value, String> {
+    serde_json::from_slice(&r.bytes().await.map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
