@@ -15,6 +15,8 @@ use devstack::provision::Provisioned;
 use devstack::stack::{StackInfo, StackOptions};
 use serde_json::Value;
 
+mod common;
+
 const PASSWORD: &str = "Correct-Horse-Battery-9";
 
 fn unique() -> u128 {
@@ -129,16 +131,10 @@ impl Home {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_notes"));
-        c.args(args)
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_STATE_HOME", self.dir.path().join("state"))
-            .env("NOTES_TOKEN_STORE", "file")
-            .env_remove("NOTES_REFRESH_MARGIN_SECONDS")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut c = common::notes(self.dir.path(), args);
+        // Tests that want a refresh set the margin themselves.
+        c.env_remove("NOTES_REFRESH_MARGIN_SECONDS")
+            .stdin(Stdio::piped());
         c
     }
 

@@ -16,6 +16,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
+mod common;
+
 const CLIENT_ID: &str = "test-client-id";
 
 #[derive(Default)]
@@ -164,16 +166,9 @@ impl Home {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_notes"));
-        c.args(args)
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_STATE_HOME", self.dir.path().join("state"))
-            .env("NOTES_TOKEN_STORE", "file")
-            .env("NOTES_NO_BROWSER", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut c = common::notes(self.dir.path(), args);
+        // The test plays the browser.
+        c.env("NOTES_NO_BROWSER", "1").stdin(Stdio::null());
         c
     }
 
@@ -184,9 +179,32 @@ impl Home {
     }
 }
 
-/// Starts `notes login --hosted` and returns it with the authorize URL it
-/// printed.
-fn start_login(home: &Home, domain: &str) -> (Child, url::Url, std::thread::JoinHandle<String>) {
+/// `notes login --hosted` under way: the process, the authorize URL it
+/// printed, and the thread that reads (and returns) its stderr.
+struct Login {
+    child: Child,
+    url: url::Url,
+    reader: std::thread::JoinHandle<String>,
+}
+
+/// A fresh authorization server (with `tamper_challenge` set before any
+/// code is issued), a client home, and `notes login --hosted` started in it
+/// against that server.
+async fn start_login(tamper_challenge: bool) -> (Shared, Home, Login) {
+    let (domain, server) = auth_server().await;
+    server.lock().expect("lock").tamper_challenge = tamper_challenge;
+    let home = Home::new();
+    // Blocking: it waits on the child's stderr for the URL.
+    let (home, login) = tokio::task::spawn_blocking(move || {
+        let login = spawn_login(&home, &domain);
+        (home, login)
+    })
+    .await
+    .expect("start");
+    (server, home, login)
+}
+
+fn spawn_login(home: &Home, domain: &str) -> Login {
     let mut child = home
         .cmd(&[
             "login",
@@ -219,29 +237,34 @@ fn start_login(home: &Home, domain: &str) -> (Child, url::Url, std::thread::Join
     let url = rx
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("notes printed the authorize URL");
-    (child, url::Url::parse(&url).expect("URL"), reader)
+    Login {
+        child,
+        url: url::Url::parse(&url).expect("URL"),
+        reader,
+    }
 }
 
-fn finish(child: Child, reader: std::thread::JoinHandle<String>) -> (bool, String, String) {
-    let out = child.wait_with_output().expect("wait");
-    let err = reader.join().expect("stderr");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        err,
-    )
+impl Login {
+    /// Waits for `notes` to exit: (success, stdout, stderr).
+    async fn finish(self) -> (bool, String, String) {
+        tokio::task::spawn_blocking(move || {
+            let out = self.child.wait_with_output().expect("wait");
+            let err = self.reader.join().expect("stderr");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                err,
+            )
+        })
+        .await
+        .expect("finish")
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hosted_login_with_pkce_and_state() {
-    let (domain, server) = auth_server().await;
-    let home = Home::new();
-    let (child, url, reader, home) = tokio::task::spawn_blocking(move || {
-        let (c, u, r) = start_login(&home, &domain);
-        (c, u, r, home)
-    })
-    .await
-    .expect("start");
+    let (server, home, login) = start_login(false).await;
+    let url = &login.url;
     let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(url.path(), "/oauth2/authorize");
     assert_eq!(q["code_challenge_method"], "S256");
@@ -256,9 +279,7 @@ async fn hosted_login_with_pkce_and_state() {
     // The browser: the authorization server redirects to the loopback.
     let page = reqwest::get(url.as_str()).await.expect("browser");
     assert!(page.status().is_success());
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || finish(child, reader))
-        .await
-        .expect("finish");
+    let (ok, stdout, stderr) = login.finish().await;
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("signed in as fed@example.com"), "{stdout}");
     let g = server.lock().expect("lock");
@@ -278,21 +299,12 @@ async fn hosted_login_with_pkce_and_state() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_callback_with_the_wrong_state_is_refused() {
-    let (domain, server) = auth_server().await;
-    let home = Home::new();
-    let (child, url, reader, home) = tokio::task::spawn_blocking(move || {
-        let (c, u, r) = start_login(&home, &domain);
-        (c, u, r, home)
-    })
-    .await
-    .expect("start");
-    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let (server, home, login) = start_login(false).await;
+    let q: HashMap<String, String> = login.url.query_pairs().into_owned().collect();
     // A forged callback (login CSRF): right path, a code, someone else's state.
     let forged = format!("{}?code=code-1&state=forged-state", q["redirect_uri"]);
     let _ = reqwest::get(&forged).await.expect("callback");
-    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, reader))
-        .await
-        .expect("finish");
+    let (ok, _, stderr) = login.finish().await;
     assert!(!ok);
     assert!(stderr.contains("state does not match"), "{stderr}");
     assert_eq!(
@@ -305,19 +317,9 @@ async fn a_callback_with_the_wrong_state_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_token_endpoint_refusing_the_verifier_fails_the_login() {
-    let (domain, server) = auth_server().await;
-    server.lock().expect("lock").tamper_challenge = true;
-    let home = Home::new();
-    let (child, url, reader, home) = tokio::task::spawn_blocking(move || {
-        let (c, u, r) = start_login(&home, &domain);
-        (c, u, r, home)
-    })
-    .await
-    .expect("start");
-    let _ = reqwest::get(url.as_str()).await.expect("browser");
-    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, reader))
-        .await
-        .expect("finish");
+    let (server, home, login) = start_login(true).await;
+    let _ = reqwest::get(login.url.as_str()).await.expect("browser");
+    let (ok, _, stderr) = login.finish().await;
     assert!(!ok);
     assert!(stderr.contains("token endpoint"), "{stderr}");
     let g = server.lock().expect("lock");
