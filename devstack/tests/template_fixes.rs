@@ -31,14 +31,14 @@ fn accepts(re: &fancy_regex::Regex, value: &str) -> bool {
 
 // ------------------------------------------------------------- SAM transform
 
-/// The transformed template (CloudFormation JSON) for these parameter values.
-fn transformed_text(text: &str, params: &[&str]) -> Json {
-    transformed_at(text, params, None)
-}
+/// The transform's clock (Unix seconds) unless a test sets another: SAM
+/// reads it for `AlwaysDeploy`, and a fixed one makes every output the same
+/// on every machine, however fast.
+const DEPLOYED_AT: u64 = 1_780_000_000;
 
-/// As [`transformed_text`], with the transform's clock fixed at `now` (Unix
-/// seconds) when given: SAM reads it for `AlwaysDeploy`.
-fn transformed_at(text: &str, params: &[&str], now: Option<u64>) -> Json {
+/// The transformed template (CloudFormation JSON) of `text` for these
+/// parameter values, with the transform's clock at `now` (Unix seconds).
+fn transformed_at(text: &str, params: &[&str], now: u64) -> Json {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let input = dir.join(format!(
         "template-{}-{:?}.yaml",
@@ -52,11 +52,8 @@ fn transformed_at(text: &str, params: &[&str], now: Option<u64>) -> Json {
         "{} is missing: run scripts/venv.sh --sam (make test does)",
         python.display()
     );
-    let mut command = Command::new(&python);
-    if let Some(now) = now {
-        command.env("SAM_TRANSFORM_NOW", now.to_string());
-    }
-    let out = command
+    let out = Command::new(&python)
+        .env("SAM_TRANSFORM_NOW", now.to_string())
         .arg(root().join("scripts/sam-transform.py"))
         .arg(&input)
         .args(params)
@@ -72,7 +69,7 @@ fn transformed_at(text: &str, params: &[&str], now: Option<u64>) -> Json {
 }
 
 fn transformed(params: &[&str]) -> Json {
-    transformed_text(&template_text(), params)
+    transformed_at(&template_text(), params, DEPLOYED_AT)
 }
 
 fn of_type<'a>(t: &'a Json, ty: &str) -> Vec<(&'a String, &'a Json)> {
@@ -129,8 +126,8 @@ fn a_changed_cors_origin_gets_a_new_deployment() {
     let text = template_text();
     let origin_a = ["CorsAllowOrigin=https://a.example.com"];
     let origin_b = ["CorsAllowOrigin=https://b.example.com"];
-    let first = transformed_at(&text, &origin_a, Some(1_780_000_000));
-    let second = transformed_at(&text, &origin_b, Some(1_780_000_060));
+    let first = transformed_at(&text, &origin_a, DEPLOYED_AT);
+    let second = transformed_at(&text, &origin_b, DEPLOYED_AT + 60);
     assert_ne!(
         deployment_id(&first),
         deployment_id(&second),
@@ -141,8 +138,8 @@ fn a_changed_cors_origin_gets_a_new_deployment() {
     // (the finding).
     assert!(text.contains("\n      AlwaysDeploy: true\n"));
     let without = text.replace("\n      AlwaysDeploy: true\n", "\n");
-    let first = transformed_at(&without, &origin_a, Some(1_780_000_000));
-    let second = transformed_at(&without, &origin_b, Some(1_780_000_060));
+    let first = transformed_at(&without, &origin_a, DEPLOYED_AT);
+    let second = transformed_at(&without, &origin_b, DEPLOYED_AT + 60);
     assert_eq!(deployment_id(&first), deployment_id(&second));
 }
 
