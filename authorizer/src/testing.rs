@@ -211,10 +211,10 @@ pub fn machine_claims(pool_id: &str, client_id: &str, scope: &str, now: i64) -> 
     })
 }
 
-/// Log output captured in memory, in the production format: tests install
-/// it in place of stdout to assert what the authorizer logs (and what it
-/// never logs). Each test binary that uses it installs it as the thread's
-/// default, since tracing caches per-callsite interest process-wide.
+/// Log output captured in memory, in the production format, for tests that
+/// assert what the authorizer logs (and what it never logs). Tracing caches
+/// per-callsite interest process-wide, so a test using it belongs in a test
+/// binary of its own.
 #[derive(Clone, Default)]
 pub struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -232,14 +232,9 @@ impl CapturedLog {
         (out, tracing::subscriber::set_default(subscriber))
     }
 
-    /// Bytes captured so far: a mark for [`Self::text_since`].
-    pub fn len(&self) -> usize {
+    /// Where the capture stands now: a mark for [`Self::text_since`].
+    pub fn mark(&self) -> usize {
         self.0.lock().expect("log buffer").len()
-    }
-
-    /// Whether nothing has been captured yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Everything captured since the mark `start` (lossy UTF-8: a test

@@ -181,7 +181,7 @@ async fn malformed_events_with_a_real_token_never_echo_any_of_its_bytes() {
         .collect();
     let cases = cases(&token);
     for (name, event) in &cases {
-        let before = out.len();
+        let before = out.mark();
         let result = a.handle_json(event, Some("lambda-req-1")).await;
         let err = match result {
             Err(e @ AuthorizerError::Internal(_)) => e,
